@@ -1,0 +1,39 @@
+# exhunt developer commands. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= build/demo
+SIZE ?= 1024
+JOBS ?= auto
+
+.PHONY: demo test lint bench venv clean
+
+$(BIN)/exhunt: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/exhunt
+
+venv: $(BIN)/exhunt
+
+## Write two example servers (one clean, one compromised) and scan both.
+demo: $(BIN)/exhunt
+	$(BIN)/python -m exhunt.testing.demo $(DEMO_DIR)
+	-$(BIN)/exhunt scan $(DEMO_DIR)/clean-server
+	-$(BIN)/exhunt scan $(DEMO_DIR)/compromised-server
+
+## The whole test suite.
+test: $(BIN)/exhunt
+	$(BIN)/python -m pytest -n $(JOBS) tests
+
+lint: $(BIN)/exhunt
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+## Speed against ripgrep on generated logs: make bench SIZE=<MB>
+bench: $(BIN)/exhunt
+	$(BIN)/python bench/bench_logs.py --size-mb $(SIZE)
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Artifact parsers: each turns one kind of evidence file into records with provenance."""

@@ -1,0 +1,102 @@
+"""Exchange's own CSV logs: the common reader for HttpProxy, ECP, OAB generator and Rps logs.
+
+Exchange writes these with a plain row of column names as the first line, then a ``#``
+preamble (``#Software``, ``#Version``, ``#Log-type``, ``#Date``, ``#Fields``), then
+comma-separated rows. Values holding commas or quotes are quoted with doubled inner quotes.
+The column list grows across cumulative updates (the HttpProxy log has 70 columns in older
+builds and 74 in newer ones), so rows are read by the file's own header, never by position.
+
+References:
+    microsoft/CSS-Exchange Security/src/Test-ProxyLogon.ps1 (reads them with Import-Csv)
+    Qazeer/artefacts.help pages/others/microsoft_exchange.md
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import TYPE_CHECKING, ClassVar
+
+from exhunt.artifacts.base import HeaderState, LineLog, ParsedLine
+from exhunt.timeutil import parse_time
+
+if TYPE_CHECKING:
+    from exhunt.evidence import EvidenceFile
+
+
+class ExchangeCsvLog(LineLog):
+    """Base of Exchange CSV logs; subclasses say how to recognise theirs."""
+
+    log_types: ClassVar[tuple[bytes, ...]] = ()
+    """Values of ``#Log-type:`` that identify the log."""
+    path_hints: ClassVar[tuple[str, ...]] = ()
+    """Lower-case path fragments of the log's default folder."""
+    time_field: ClassVar[str] = "DateTime"
+    header_prefixes: ClassVar[tuple[bytes, ...]] = (b"DateTime,",)
+
+    @classmethod
+    def claims(cls, file: EvidenceFile, head: bytes) -> int:
+        for log_type in cls.log_types:
+            if b"#Log-type: " + log_type in head:
+                return 100
+        path = "/" + file.rel.lower()
+        if any(hint in path for hint in cls.path_hints) and _looks_like_csv_log(head):
+            return 60
+        return 0
+
+    def split_field_names(self, value: str) -> tuple[str, ...]:
+        return tuple(name.strip() for name in value.split(","))
+
+    def set_fields(self, state: HeaderState, names: tuple[str, ...]) -> None:
+        state.fields = names
+        state.header_prefix = (names[0] + ",").encode() if names and names[0] else None
+
+    def header_row(self, state: HeaderState, line: str) -> bool:
+        names = self.split_field_names(line)
+        if state.fields is not None and names == state.fields:
+            return True
+        if names and names[0] == self.time_field and len(names) > 2:
+            self.set_fields(state, names)
+            return True
+        return False
+
+    def parse(self, state: HeaderState, line: str) -> ParsedLine:
+        values = _split_csv(line)
+        names = state.fields
+        if names is None:
+            return ParsedLine({"line": line}, None, "no header line before this record")
+        error = None
+        if len(values) != len(names):
+            error = f"{len(values)} values for {len(names)} fields"
+            values = _fit(values, len(names))
+        fields = dict(zip(names, values, strict=True))
+        self.expand(fields)
+        time_text = fields.get(self.time_field, "")
+        try:
+            time = parse_time(time_text) if time_text else None
+        except ValueError:
+            return ParsedLine(fields, None, error or f"bad time {time_text[:40]!r}")
+        if time is None:
+            error = error or "no time"
+        return ParsedLine(fields, time, error)
+
+    def expand(self, fields: dict[str, str]) -> None:
+        """Add fields derived from packed columns (the ECP log's EventData, for example)."""
+
+
+def _split_csv(line: str) -> list[str]:
+    if '"' not in line:
+        return line.split(",")
+    return next(csv.reader([line], strict=False))
+
+
+def _fit(values: list[str], count: int) -> list[str]:
+    if len(values) < count:
+        return values + [""] * (count - len(values))
+    return [*values[: count - 1], ",".join(values[count - 1 :])]
+
+
+def _looks_like_csv_log(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf")
+    return text.startswith((b"#", b"DateTime,", b"TimeStamp,", b"date-time,")) or (
+        text[:4].isdigit() and b"," in text[:64]
+    )

@@ -1,0 +1,139 @@
+"""``exhunt scan``: options to :class:`~exhunt.options.ScanOptions`, documents to a report."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from exhunt.cli.progress import ProgressBar
+from exhunt.document import ScanDocument
+from exhunt.exceptions import UsageError
+from exhunt.model import Severity
+from exhunt.options import DEFAULT_GAP_HOURS, ScanOptions
+from exhunt.timeutil import parse_time
+
+EXIT_FINDINGS = 3
+LEVELS = [s.value for s in Severity]
+
+
+def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO-8601 time: {value!r} (e.g. 2021-03-01T00:00:00Z)") from None
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format on stdout (or --output).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE instead of stdout.")
+@click.option("--fail-on", type=click.Choice(LEVELS), default="high", show_default=True, help="Exit 3 when a finding is at least this severe.")
+@click.option("--since", callback=_time, help="Ignore records before this UTC time (ISO-8601).")
+@click.option("--until", callback=_time, help="Ignore records after this UTC time (ISO-8601).")
+@click.option("--sigma", "sigma_paths", multiple=True, type=click.Path(exists=True, path_type=Path), help="More Sigma rules (file or folder); repeatable.")
+@click.option("--iocs", "ioc_paths", multiple=True, type=click.Path(exists=True, path_type=Path), help="More indicator CSV files or folders; repeatable.")
+@click.option("--skip-invalid-rules", is_flag=True, help="Skip rules that do not load instead of stopping.")
+@click.option("--internal", "internal", multiple=True, help="The organisation's own address range (CIDR) besides the private ranges; repeatable.")
+@click.option("--gap-hours", type=click.FloatRange(min=0.1), default=DEFAULT_GAP_HOURS, show_default=True, help="Silence in IIS/HttpProxy logs longer than this is a coverage gap.")
+@click.option("--same-server", is_flag=True, help="The PATHs are parts of one server's evidence (e.g. an install folder and an IIS log folder).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: every core).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="Where archives are unpacked (default: system temp).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no warnings on stderr.")
+@click.option("--verbose", "-v", count=True, help="More detail in the text report and on stderr.")
+@click.option("--debug", is_flag=True, help="Debug log and full tracebacks on stderr.")
+def scan_command(
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str,
+    since: object,
+    until: object,
+    sigma_paths: tuple[Path, ...],
+    ioc_paths: tuple[Path, ...],
+    skip_invalid_rules: bool,
+    internal: tuple[str, ...],
+    gap_hours: float,
+    same_server: bool,
+    jobs: int | None,
+    workdir: Path | None,
+    quiet: bool,
+    verbose: int,
+    debug: bool,
+) -> int:
+    """Scan the evidence of Exchange servers and report a verdict for each.
+
+    Each PATH is one server's evidence: a folder copy of its drives (C/, D/), one drive's
+    root, a folder holding the Exchange install and IIS log folders, a KAPE or Velociraptor
+    collection, a .zip/.tar/.tar.gz of any of these, or a single log file.
+    """
+    from exhunt.report.formats import RenderOptions, render
+    from exhunt.scan import scan
+
+    _configure_logging(quiet, verbose, debug)
+    _check_output(output, paths)
+    options = ScanOptions(
+        sigma_paths=sigma_paths,
+        ioc_paths=ioc_paths,
+        skip_invalid_rules=skip_invalid_rules,
+        since=since,  # type: ignore[arg-type]
+        until=until,  # type: ignore[arg-type]
+        jobs=jobs,
+        gap=timedelta(hours=gap_hours),
+        internal_networks=_networks(internal),
+        workdir=workdir,
+    )
+    groups = [list(paths)] if same_server else [[p] for p in paths]
+    documents: list[ScanDocument] = []
+    for group in groups:
+        with ProgressBar(not quiet, label=str(group[0])) as bar:
+            documents.append(scan(group, options, progress=bar))
+    text = _render(documents, fmt, RenderOptions(verbose=verbose > 0), render)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    threshold = Severity(fail_on).rank
+    failing = any(f.severity.rank >= threshold for d in documents for f in d.findings)
+    return EXIT_FINDINGS if failing else 0
+
+
+def _render(documents: list[ScanDocument], fmt: str, options: object, render: object) -> str:
+    if fmt == "json":
+        if len(documents) == 1:
+            return documents[0].to_json() + "\n"
+        return json.dumps([d.to_dict() for d in documents], indent=2) + "\n"
+    parts = [render(d, fmt, options) for d in documents]  # type: ignore[operator]
+    return ("\n" + "=" * 80 + "\n\n").join(parts)
+
+
+def _networks(values: tuple[str, ...]) -> tuple[str, ...]:
+    import ipaddress
+
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise click.BadParameter(f"not an address range: {value!r}", param_hint="--internal") from None
+    return values
+
+
+def _check_output(output: Path | None, paths: tuple[Path, ...]) -> None:
+    """Refuse to write the report inside the evidence: evidence is never written to."""
+    if output is None:
+        return
+    target = output.resolve()
+    for path in paths:
+        root = path.resolve()
+        if root.is_dir() and (target == root or root in target.parents):
+            raise UsageError(f"--output {output} is inside the evidence {path}; write it elsewhere")
+
+
+def _configure_logging(quiet: bool, verbose: int, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.ERROR if quiet else logging.INFO if verbose > 1 else logging.WARNING
+    logging.basicConfig(level=level, format="exhunt: %(levelname)s: %(message)s", force=True)

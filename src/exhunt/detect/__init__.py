@@ -1,0 +1,1 @@
+"""Detection engines: Sigma, IOC, Python checks; each turns records into hits."""

@@ -1,0 +1,75 @@
+"""Web shell use in the web logs: requests for scripts a stock Exchange does not have.
+
+The attackers planted ASP.NET scripts in folders the front end serves from disk
+(``owa/auth``, ``ecp/auth``, ``aspnet_client``, ``OAB``) and then called them. A request for a
+server-side script there that is not part of a stock install is web shell use when the server
+answered it (200, or 500 from a failing command), and a probe for a known shell name when it
+did not (404 and other refusals).
+
+References:
+    CISA AA21-062A (locations to examine)
+    helsecert/2021-march-exchange README (requests to RedirSuiteServerProxy.aspx)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from exhunt.detect.context import ScanContext
+from exhunt.detect.hits import make_hit, request_view
+from exhunt.detect.rules import RecordRule, register_check
+from exhunt.detect.stock import DROP_FOLDERS, SERVER_SIDE, stock_files, url_key
+from exhunt.model import Category, Hit, Record, RuleInfo, Severity
+
+ANSWERED = frozenset({"200", "500"})
+GROUP = "webshell-request"
+
+PROBE = RuleInfo(
+    id="exhunt.webshell.probe",
+    title="Requests for scripts a stock Exchange does not have, not served (web shell probe)",
+    severity=Severity.MEDIUM,
+    category=Category.ATTEMPT,
+    attack=("T1505.003", "T1595"),
+    description="Scanners and attackers look for shells planted by others; a refused request "
+    "shows interest, not presence.",
+)
+
+
+@register_check
+class WebShellRequestCheck(RecordRule):
+    info = RuleInfo(
+        id="exhunt.webshell.request",
+        title="Requests for a script that a stock Exchange does not have (web shell use)",
+        severity=Severity.CRITICAL,
+        category=Category.WEBSHELL,
+        attack=("T1505.003",),
+        description="A server-side script in a folder the front end serves from disk, absent "
+        "from Microsoft's file baselines, was requested and answered.",
+        references=("https://us-cert.cisa.gov/ncas/alerts/aa21-062a",),
+    )
+    artifacts = frozenset({"iis.w3c", "exchange.httpproxy"})
+
+    @property
+    def emits(self) -> tuple[RuleInfo, ...]:
+        return (self.info, PROBE)
+
+    def literals(self, artifact: str) -> frozenset[str] | None:
+        return frozenset(DROP_FOLDERS)
+
+    def evaluate(self, record: Record, context: ScanContext) -> Iterator[Hit]:
+        view = request_view(record)
+        stem = (view.stem or "").lower()
+        if not stem.endswith(SERVER_SIDE) or not any(f in stem for f in DROP_FOLDERS):
+            return
+        if stock_files().has_url(stem):
+            return
+        answered = (view.status or "") in ANSWERED
+        yield make_hit(
+            self.info if answered else PROBE,
+            record,
+            group=GROUP,
+            link=stem,
+            tags=("answered",) if answered else ("probe",),
+            paths=(view.stem or "",),
+            extra_keys=(url_key(stem),),
+        )

@@ -1,0 +1,149 @@
+"""Prefilter literals: text that the raw line of every record a rule matches must contain.
+
+For one rule and artifact type the result is a set of lower-case ASCII literals such that a
+matching record's raw line, lower-cased, contains at least one of them; or ``None`` when no such
+set is known and the rule needs every line. A scanner runs one multi-pattern search for all
+rules' literals over the raw bytes and parses only the lines that hit.
+
+Field values are not byte-for-byte the raw line: IIS writes spaces as ``+``, CSV doubles quotes,
+URLs percent-encode. A literal is therefore only a fragment of a value between characters that
+may be encoded (:data:`~.logsources.RAW_SEPARATORS`), wildcards, and non-ASCII or control
+characters; the longest fragment of each value is kept and must have at least
+:data:`MIN_LENGTH` characters. Over the tree: *or* unites its children's sets (``None`` if any is
+``None``); *and* keeps its most selective child's set; *not* knows nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+
+from exhunt.detect.sigma.ir import (
+    AllOf,
+    Alternatives,
+    AnyOf,
+    Boolean,
+    Match,
+    Negation,
+    Node,
+    Number,
+    Regex,
+    Text,
+    Value,
+)
+from exhunt.detect.sigma.logsources import RAW_SEPARATORS, artifact_fields
+from exhunt.detect.sigma.regex import Runs, RunsAll, RunsAny, required_runs
+
+Literals = frozenset[str] | None
+
+MIN_LENGTH = 3
+
+
+def node_literals(node: Node, artifact: str) -> Literals:
+    """The prefilter literals of a detection tree for records of ``artifact``."""
+    separators = RAW_SEPARATORS | artifact_fields(artifact).raw_separators
+    return _node(node, separators)
+
+
+def fragment(text: str, separators: frozenset[str]) -> str | None:
+    """The longest fragment of ``text`` that survives every raw encoding, lower-cased."""
+    best = ""
+    start = 0
+    for index, char in enumerate(text):
+        if char in separators or not char.isascii() or not char.isprintable():
+            if index - start > len(best):
+                best = text[start:index]
+            start = index + 1
+    if len(text) - start > len(best):
+        best = text[start:]
+    return best.lower() if len(best) >= MIN_LENGTH else None
+
+
+def any_of(sets: Iterable[Literals]) -> Literals:
+    """Literals of alternatives: all of them, unless one alternative has none."""
+    union: set[str] = set()
+    for literals in sets:
+        if literals is None:
+            return None
+        union |= literals
+    return _minimal(union)
+
+
+def all_of(sets: Iterable[Literals]) -> Literals:
+    """Literals of a conjunction: the most selective child's (longest shortest literal, then
+    fewest literals)."""
+    known = [literals for literals in sets if literals is not None]
+    if not known:
+        return None
+    return max(known, key=lambda literals: (min(map(len, literals), default=0), -len(literals)))
+
+
+def _node(node: Node, separators: frozenset[str]) -> Literals:
+    if isinstance(node, Match):
+        return _match(node, separators)
+    if isinstance(node, AllOf):
+        return all_of(_node(child, separators) for child in node.children)
+    if isinstance(node, AnyOf):
+        return any_of(_node(child, separators) for child in node.children)
+    assert isinstance(node, Negation)
+    return None
+
+
+def _match(match: Match, separators: frozenset[str]) -> Literals:
+    sets = (_value(value, separators) for value in match.values)
+    return all_of(sets) if match.require_all else any_of(sets)
+
+
+def _value(value: Value, separators: frozenset[str]) -> Literals:
+    if isinstance(value, Text):
+        return _text(value, separators)
+    if isinstance(value, Alternatives):
+        return any_of(_value(item, separators) for item in value.values)
+    if isinstance(value, Regex):
+        return _runs(required_runs(value.pattern, value.flags), separators)
+    if isinstance(value, Number):
+        return _number(value.value, separators)
+    if isinstance(value, Boolean):
+        return _single(str(value.value).lower(), separators)
+    # null, exists, comparisons, CIDR ranges and field references name no text.
+    return None
+
+
+def _text(text: Text, separators: frozenset[str]) -> Literals:
+    fragments = [fragment(token, separators) for token in text.tokens if isinstance(token, str)]
+    longest = max((item for item in fragments if item), key=len, default=None)
+    return frozenset({longest}) if longest else None
+
+
+def _number(number: int | float, separators: frozenset[str]) -> Literals:
+    # A number matches its decimal forms ("0200", "200.0"); the sign is left out because
+    # "-0100" holds "100" but not "-100", and exponent forms have no such shared text.
+    text = str(abs(number))
+    return None if "e" in text or "n" in text else _single(text, separators)
+
+
+def _single(text: str, separators: frozenset[str]) -> Literals:
+    found = fragment(text, separators)
+    return frozenset({found}) if found else None
+
+
+def _runs(runs: Runs, separators: frozenset[str]) -> Literals:
+    if runs is None:
+        return None
+    if isinstance(runs, str):
+        return _single(runs, separators)
+    children = map(partial(_runs, separators=separators), runs.parts)
+    if isinstance(runs, RunsAll):
+        return all_of(children)
+    assert isinstance(runs, RunsAny)
+    return any_of(children)
+
+
+def _minimal(literals: set[str]) -> frozenset[str]:
+    """Drop literals that contain another one: finding the shorter already covers them."""
+    ordered = sorted(literals, key=len)
+    kept: list[str] = []
+    for literal in ordered:
+        if not any(shorter in literal for shorter in kept):
+            kept.append(literal)
+    return frozenset(kept)

@@ -1,0 +1,1 @@
+"""From hits to findings, timeline, coverage and verdict."""

@@ -1,0 +1,148 @@
+"""The verdict and its reasons, by the rules of design.md section 3.
+
+In order: ``compromised`` when a finding shows successful exploitation or attacker presence
+(high or critical in exploitation, web shell, post-exploitation or persistence); ``attempted``
+when exploitation was tried with no sign it worked; ``inconclusive`` when suspicious files need
+examination, or the evidence cannot support a clean bill (no web logs, gaps inside the logged
+span, logs that could not be parsed, an unknown build); ``vulnerable`` when no attack was seen
+but the build was exposed at collection time; ``clean`` only when none of that holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from exhunt.document import Coverage, ExchangeInfo, Finding, Verdict
+from exhunt.model import Category, Severity, VerdictStatus
+from exhunt.timeutil import format_time
+
+WEB_LOGS = ("iis.w3c", "exchange.httpproxy")
+CONFIRMING = frozenset(
+    {Category.EXPLOITATION, Category.WEBSHELL, Category.POST_EXPLOITATION, Category.PERSISTENCE}
+)
+MAX_REASONS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceHealth:
+    """What went wrong reading the evidence, besides the coverage figures."""
+
+    failed_files: int = 0
+    failed_components: tuple[str, ...] = ()
+
+
+def decide(
+    findings: Sequence[Finding],
+    coverage: Coverage,
+    exchange: ExchangeInfo,
+    health: EvidenceHealth = EvidenceHealth(),
+) -> Verdict:
+    malicious = [f for f in findings if f.category.malicious]
+    confirmed = [f for f in malicious if f.category in CONFIRMING and _at_least(f, Severity.HIGH)]
+    attempts = [f for f in malicious if f.category is Category.ATTEMPT]
+    suspicious = [f for f in malicious if f.category in CONFIRMING and f not in confirmed]
+    gaps = _coverage_problems(coverage, exchange, health)
+    exposure = _exposure_reasons(exchange)
+    if confirmed:
+        status, reasons = VerdictStatus.COMPROMISED, _finding_reasons(confirmed + attempts)
+    elif attempts:
+        status, reasons = VerdictStatus.ATTEMPTED, _finding_reasons(attempts + suspicious)
+        reasons += exposure
+    elif suspicious:
+        status = VerdictStatus.INCONCLUSIVE
+        reasons = [f"Suspicious, to examine: {r}" for r in _finding_reasons(suspicious)]
+        reasons += exposure
+    elif exchange.vulnerable_to:
+        status, reasons = VerdictStatus.VULNERABLE, exposure
+    elif gaps or exchange.build is None:
+        status, reasons = VerdictStatus.INCONCLUSIVE, []
+        if exchange.build is None:
+            reasons.append("The Exchange build could not be determined, so its patch level is unknown.")
+    else:
+        status, reasons = VerdictStatus.CLEAN, [_clean_reason(exchange, coverage)]
+    reasons += gaps + _notes(exchange)
+    first = min((f.first_seen for f in malicious if f.first_seen), default=None)
+    last = max((f.last_seen for f in malicious if f.last_seen), default=None)
+    return Verdict(status=status, reasons=reasons, first_malicious=first, last_malicious=last)
+
+
+def _at_least(finding: Finding, level: Severity) -> bool:
+    return finding.severity.rank >= level.rank
+
+
+def _finding_reasons(findings: Sequence[Finding]) -> list[str]:
+    reasons = []
+    for finding in findings[:MAX_REASONS]:
+        when = _span(finding)
+        who = f" from {', '.join(finding.indicators.ips[:3])}" if finding.indicators.ips else ""
+        lines = "evidence line" if finding.count == 1 else "evidence lines"
+        reasons.append(f"{finding.title}{who}{when} [{finding.id}, {finding.count} {lines}]")
+    if len(findings) > MAX_REASONS:
+        reasons.append(f"... and {len(findings) - MAX_REASONS} more findings.")
+    return reasons
+
+
+def _span(finding: Finding) -> str:
+    if finding.first_seen is None:
+        return ""
+    first = format_time(finding.first_seen)
+    if finding.last_seen is None or finding.last_seen == finding.first_seen:
+        return f" at {first}"
+    return f", {first} to {format_time(finding.last_seen)}"
+
+
+def _exposure_reasons(exchange: ExchangeInfo) -> list[str]:
+    if not exchange.vulnerable_to:
+        return []
+    name = " ".join(p for p in (exchange.product, exchange.cu, f"({exchange.build})") if p)
+    fixes = sorted({e.fixed_by for e in exchange.exposure if e.exposed_at_collection and e.fixed_by})
+    text = f"{name} was exposed at collection time to {', '.join(exchange.vulnerable_to)}"
+    if fixes:
+        text += f"; fixed by {', '.join(fixes)} or later"
+    return [text + "."]
+
+
+def _coverage_problems(
+    coverage: Coverage, exchange: ExchangeInfo, health: EvidenceHealth
+) -> list[str]:
+    problems = []
+    web = [a for a in coverage.artifacts if a.type in WEB_LOGS and a.records]
+    if not web:
+        problems.append(
+            "No IIS or HttpProxy logs were found: attacks on the web front end cannot be seen."
+        )
+    for gap in coverage.gaps:
+        where = f" ({gap.path})" if gap.path else ""
+        start = format_time(gap.from_) if gap.from_ else "?"
+        end = f" to {format_time(gap.to)}" if gap.to else ""
+        problems.append(f"Gap in {gap.type}{where}: {gap.reason}, {start}{end}.")
+    if health.failed_files:
+        problems.append(f"{health.failed_files} log files could not be parsed.")
+    for component in health.failed_components:
+        problems.append(f"{component} failed; its findings are missing.")
+    return problems
+
+
+def _notes(exchange: ExchangeInfo) -> list[str]:
+    """Facts worth saying that do not change the verdict."""
+    cves = [e.cve for e in exchange.exposure if e.before_logs and e.exposed_until is not None]
+    if not cves:
+        return []
+    return [
+        f"The server was exposed to {', '.join(cves)} before its logs begin and patched later: "
+        "an attack before the logs would not be visible."
+    ]
+
+
+def _clean_reason(exchange: ExchangeInfo, coverage: Coverage) -> str:
+    web = [a for a in coverage.artifacts if a.type in WEB_LOGS and a.first and a.last]
+    span = ""
+    if web:
+        first = min(a.first for a in web if a.first)
+        last = max(a.last for a in web if a.last)
+        span = f" in web logs from {format_time(first)} to {format_time(last)}"
+    return (
+        f"No sign of attack{span}; {exchange.product or 'Exchange'} {exchange.cu or ''} "
+        f"({exchange.build}) had the campaign fixes released by collection time."
+    ).replace("  ", " ")

@@ -1,0 +1,33 @@
+"""Typed options of a scan, parsed once by a front end and passed to :func:`exhunt.scan.scan`."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+DEFAULT_GAP_HOURS = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    sigma_paths: tuple[Path, ...] = ()
+    """Extra Sigma rule files or folders (``--sigma``)."""
+    ioc_paths: tuple[Path, ...] = ()
+    """Extra indicator CSV files or folders (``--iocs``)."""
+    bundled_rules: bool = True
+    skip_invalid_rules: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    jobs: int | None = None
+    """Worker processes; None uses every core."""
+    gap: timedelta = timedelta(hours=DEFAULT_GAP_HOURS)
+    internal_networks: tuple[str, ...] = ()
+    """Address ranges of the organisation besides the private ranges (CIDR)."""
+    workdir: Path | None = None
+    """Where archives are unpacked (a temporary folder by default)."""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.internal_networks)

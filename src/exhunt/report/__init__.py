@@ -1,0 +1,1 @@
+"""Renderers of the result document; they read only the document."""

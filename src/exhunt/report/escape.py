@@ -1,0 +1,30 @@
+"""Make attacker-written text safe to show: no terminal escapes, no hidden direction changes.
+
+Log lines and file names come from attackers. Before any of it reaches a terminal, control
+characters (which can move the cursor, rewrite the screen or set the window title) and Unicode
+direction overrides (which can make ``exe.txt`` read as ``txt.exe``) are shown as visible
+escapes instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+def visible(text: str) -> str:
+    """``text`` with every control or direction-changing character written as ``\\xNN``/``\\uNNNN``."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def one_line(text: str) -> str:
+    """``text`` made visible and on one line (tabs and newlines escaped too)."""
+    return visible(text.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n"))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -1,0 +1,190 @@
+"""The report for people: verdict first, then findings by severity, timeline, coverage.
+
+Readable in 80 columns; every string that came from the evidence is made visible (no terminal
+escapes). ``--verbose`` lists every evidence line and timeline entry instead of the first few.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime
+
+from exhunt.document import Finding, ScanDocument
+from exhunt.report.escape import one_line
+from exhunt.report.formats import FORMATS, RenderOptions
+from exhunt.timeutil import format_time
+
+EVIDENCE_SHOWN = 3
+TIMELINE_SHOWN = 25
+_STATUS_LINE = {
+    "compromised": "COMPROMISED: the server was successfully attacked",
+    "attempted": "ATTEMPTED: attacks were tried; no sign that they worked",
+    "vulnerable": "VULNERABLE: no attack seen, but the server is exposed",
+    "clean": "CLEAN: patched, no sign of attack, logs complete",
+    "inconclusive": "INCONCLUSIVE: the evidence cannot support a verdict",
+}
+
+
+@FORMATS.register("text")
+def render(document: ScanDocument, options: RenderOptions) -> str:
+    out = _Writer(options.width)
+    _header(out, document)
+    _verdict(out, document)
+    _findings(out, document, options.verbose)
+    _timeline(out, document, options.verbose)
+    _coverage(out, document)
+    _errors(out, document, options.verbose)
+    return out.text()
+
+
+class _Writer:
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.lines: list[str] = []
+
+    def line(self, text: str = "") -> None:
+        self.lines.append(text)
+
+    def wrap(self, text: str, indent: str = "", first: str | None = None) -> None:
+        wrapped = textwrap.wrap(
+            one_line(text),
+            width=self.width,
+            initial_indent=indent if first is None else first,
+            subsequent_indent=indent,
+            break_long_words=True,
+            break_on_hyphens=False,
+        )
+        self.lines.extend(wrapped or [indent.rstrip()])
+
+    def path(self, text: str, indent: str, first: str) -> None:
+        """Wrap a path by width only: its spaces are part of the name, not break points."""
+        start = len(self.lines)
+        self.wrap(text.replace(" ", "\u00a0"), indent, first)
+        self.lines[start:] = [line.replace("\u00a0", " ") for line in self.lines[start:]]
+
+    def heading(self, text: str) -> None:
+        self.line()
+        self.line(text)
+        self.line("-" * min(len(text), self.width))
+
+    def text(self) -> str:
+        return "\n".join(self.lines).rstrip() + "\n"
+
+
+def _header(out: _Writer, doc: ScanDocument) -> None:
+    out.wrap(f"exhunt {doc.tool.version} (rules {doc.tool.rules_version})")
+    out.wrap(f"Evidence: {doc.evidence.path} ({doc.evidence.kind})")
+    if doc.evidence.host:
+        out.wrap(f"Server:   {doc.evidence.host}")
+    ex = doc.exchange
+    if ex.build:
+        out.wrap(f"Exchange: {ex.product or 'unknown product'} {ex.cu or ''} ({ex.build})".replace("  ", " "))
+    else:
+        out.line("Exchange: build unknown")
+    if ex.install_path:
+        out.wrap(f"Install:  {ex.install_path}")
+
+
+def _verdict(out: _Writer, doc: ScanDocument) -> None:
+    verdict = doc.verdict
+    out.heading(f"VERDICT: {_STATUS_LINE[verdict.status.value]}")
+    if verdict.first_malicious:
+        last = f", last {_time(verdict.last_malicious)}" if verdict.last_malicious else ""
+        out.wrap(f"First malicious activity {_time(verdict.first_malicious)}{last}")
+    for reason in verdict.reasons:
+        out.wrap(reason, indent="    ", first="  - ")
+    if doc.exchange.vulnerable_to:
+        out.wrap("Exposed to: " + ", ".join(doc.exchange.vulnerable_to), indent="    ", first="  ")
+
+
+def _findings(out: _Writer, doc: ScanDocument, verbose: bool) -> None:
+    findings = [f for f in doc.findings if verbose or f.category.value != "informational"]
+    hidden = len(doc.findings) - len(findings)
+    out.heading(f"FINDINGS ({len(doc.findings)})")
+    if not doc.findings:
+        out.line("  none")
+    for finding in findings:
+        _finding(out, finding, verbose)
+    if hidden:
+        out.line(f"  ({hidden} informational findings not shown; use --verbose)")
+
+
+def _finding(out: _Writer, finding: Finding, verbose: bool) -> None:
+    out.line()
+    out.wrap(finding.title, indent="      ", first=f"  [{finding.severity.value.upper()}] {finding.id} ")
+    facts = [finding.category.value]
+    if finding.cves:
+        facts.append(", ".join(finding.cves))
+    if finding.first_seen:
+        span = _time(finding.first_seen)
+        if finding.last_seen and finding.last_seen != finding.first_seen:
+            span += f" to {_time(finding.last_seen)}"
+        facts.append(span)
+    out.wrap(" | ".join(facts), indent="      ")
+    indicators = finding.indicators
+    if indicators.ips:
+        out.wrap("from " + ", ".join(indicators.ips[:8]), indent="      ")
+    for path in indicators.paths[:3]:
+        out.path(path, indent="          ", first="      path ")
+    shown = finding.evidence if verbose else finding.evidence[:EVIDENCE_SHOWN]
+    lines = "evidence line" if finding.count == 1 else "evidence lines"
+    out.wrap(f"{finding.count} {lines}; rule {finding.rule}", indent="      ")
+    for location in shown:
+        where = location.path + (f":{location.line}" if location.line else "")
+        out.path(where, indent="          ", first="      > ")
+    if len(shown) < finding.count:
+        out.line(f"        ... {finding.count - len(shown)} more (--verbose or --format json)")
+
+
+def _timeline(out: _Writer, doc: ScanDocument, verbose: bool) -> None:
+    entries = doc.timeline if verbose else doc.timeline[:TIMELINE_SHOWN]
+    out.heading(f"TIMELINE ({len(doc.timeline)} events)")
+    if not entries:
+        out.line("  none")
+    for entry in entries:
+        ids = ",".join(entry.finding_ids)
+        out.wrap(f"{entry.summary} [{ids}]", indent="      ", first=f"  {_time(entry.time)} ")
+    if len(entries) < len(doc.timeline):
+        out.line(f"  ... {len(doc.timeline) - len(entries)} more events (--verbose)")
+
+
+def _coverage(out: _Writer, doc: ScanDocument) -> None:
+    out.heading("COVERAGE")
+    if not doc.coverage.artifacts:
+        out.line("  no logs found")
+    else:
+        out.line(f"  {'log':<22}{'files':>6}{'records':>11}{'bad':>6}  first / last")
+    for item in doc.coverage.artifacts:
+        span = f"{_day(item.first)} / {_day(item.last)}"
+        out.line(f"  {item.type:<22}{item.files:>6}{item.records:>11,}{item.bad_records:>6}  {span}")
+    for gap in doc.coverage.gaps:
+        start = _time(gap.from_) if gap.from_ else "?"
+        end = f" to {_time(gap.to)}" if gap.to else ""
+        where = f" {gap.path}" if gap.path else ""
+        out.wrap(f"gap {gap.type}{where}: {gap.reason} ({start}{end})", indent="    ", first="  ! ")
+    read = doc.evidence.read_bytes
+    out.line(f"  read {len(doc.evidence.files)} files, {read / 1e6:,.1f} MB, in {_seconds(doc)}")
+
+
+def _errors(out: _Writer, doc: ScanDocument, verbose: bool) -> None:
+    if not doc.errors:
+        return
+    shown = doc.errors if verbose else doc.errors[:10]
+    out.heading(f"ERRORS ({len(doc.errors)})")
+    for error in shown:
+        where = (error.path or "") + (f":{error.line}" if error.line else "")
+        out.wrap(f"{error.component}: {where} {error.message}".replace("  ", " "), indent="    ", first="  ")
+    if len(shown) < len(doc.errors):
+        out.line(f"  ... {len(doc.errors) - len(shown)} more (--verbose)")
+
+
+def _time(value: datetime | None) -> str:
+    return format_time(value).replace("T", " ") if value else "?"
+
+
+def _day(value: datetime | None) -> str:
+    return format_time(value)[:10] if value else "?"
+
+
+def _seconds(doc: ScanDocument) -> str:
+    return f"{doc.scan.seconds:.1f} s" if doc.scan else "?"

@@ -1,0 +1,1 @@
+"""Helpers for tests and rule authors: evidence builders and seeded example servers."""
