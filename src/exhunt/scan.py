@@ -91,13 +91,10 @@ def scan(
         skip_invalid=options.skip_invalid_rules,
     )
     ruleset = load_ruleset(spec)
-    owned = not isinstance(paths, Evidence)
-    evidence = open_evidence(list(paths), workdir=options.workdir) if owned else paths
-    try:
+    if isinstance(paths, Evidence):
+        return _scan(paths, ruleset, spec, options, progress, started, clock)
+    with open_evidence(list(paths), workdir=options.workdir) as evidence:
         return _scan(evidence, ruleset, spec, options, progress, started, clock)
-    finally:
-        if owned:
-            evidence.close()
 
 
 def _scan(
@@ -207,7 +204,9 @@ def _parallel(
 ) -> list[FileResult]:
     results: list[FileResult] = []
     done = 0
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(spec,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_worker_init, initargs=(spec,)
+    ) as pool:
         futures: dict[Future[FileResult], LogTask] = {
             pool.submit(_run_task, task, spec, context, window): task for task in tasks
         }
@@ -236,7 +235,9 @@ def _plans(spec: RuleSpec) -> dict[str, LogPlan]:
     return _PLANS[spec]
 
 
-def _run_task(task: LogTask, spec: RuleSpec, context: ScanContext, window: TimeWindow) -> FileResult:
+def _run_task(
+    task: LogTask, spec: RuleSpec, context: ScanContext, window: TimeWindow
+) -> FileResult:
     try:
         return scan_log_file(task.file, task.artifact, _plans(spec)[task.artifact], context, window)
     except Exception as exc:  # a parser bug on one file must not lose the others' findings
@@ -248,7 +249,9 @@ def _failed_result(task: LogTask, exc: BaseException) -> FileResult:
     from exhunt.artifacts.textlog import LogStats
     from exhunt.model import Source
 
-    result = FileResult(Source(task.artifact, task.file.rel, task.file.windows_path), task.file.size, LogStats())
+    result = FileResult(
+        Source(task.artifact, task.file.rel, task.file.windows_path), task.file.size, LogStats()
+    )
     result.problems.append(
         Problem(task.artifact, f"parser failed: {type(exc).__name__}: {exc}", task.file.rel)
     )
@@ -290,7 +293,9 @@ def _observations(results: Sequence[FileResult], evidence: Evidence) -> Iterable
         if result.source.artifact.startswith("exchange."):
             for _line, name, value in result.stats.directives:
                 if name.lower() == "version":
-                    obs = observe(value, result.stats.first, f"{source} #Version", result.source.path)
+                    obs = observe(
+                        value, result.stats.first, f"{source} #Version", result.source.path
+                    )
                     if obs:
                         yield obs
     yield from _version_folders(evidence)
@@ -312,7 +317,9 @@ def _version_folders(evidence: Evidence) -> Iterable[Observation]:
                 folder = rel[len(parent) :].split("/", 1)[0]
                 if folder not in seen:
                     seen.add(folder)
-                    obs = observe(folder, None, "OWA version folder", f"{install.rel}/{parent}{folder}")
+                    obs = observe(
+                        folder, None, "OWA version folder", f"{install.rel}/{parent}{folder}"
+                    )
                     if obs and folder.count(".") == 3:
                         yield obs
 
@@ -321,11 +328,19 @@ def _evidence_info(
     evidence: Evidence, results: Sequence[FileResult], tree: TreeResult, context: ScanContext
 ) -> EvidenceInfo:
     files = [
-        ManifestEntry(path=r.source.path, artifact=r.source.artifact, size=r.stats.bytes_read, sha256=r.stats.sha256)
+        ManifestEntry(
+            path=r.source.path,
+            artifact=r.source.artifact,
+            size=r.stats.bytes_read,
+            sha256=r.stats.sha256,
+        )
         for r in results
         if r.stats.sha256
     ]
-    files += [ManifestEntry(path=rel, artifact="fs.file", size=size, sha256=sha) for rel, size, sha in tree.stats.hashes]
+    files += [
+        ManifestEntry(path=rel, artifact="fs.file", size=size, sha256=sha)
+        for rel, size, sha in tree.stats.hashes
+    ]
     read = sum(r.stats.bytes_read for r in results) + tree.stats.hashed_bytes
     return EvidenceInfo(
         path=evidence.path,
@@ -349,9 +364,14 @@ def _host_from_logs(results: Sequence[FileResult]) -> str | None:
 
 
 def _errors(problems: Sequence[Problem], ruleset: RuleSet) -> list[ScanError]:
-    errors = [ScanError(component=p.component, path=p.path, line=p.line, message=p.message) for p in problems]
+    errors = [
+        ScanError(component=p.component, path=p.path, line=p.line, message=p.message)
+        for p in problems
+    ]
     for error in ruleset.errors:
-        errors.append(ScanError(component="rules", path=error.path, line=error.line, message=error.reason))
+        errors.append(
+            ScanError(component="rules", path=error.path, line=error.line, message=error.reason)
+        )
     return errors
 
 

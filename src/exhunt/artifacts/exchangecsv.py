@@ -14,6 +14,7 @@ References:
 from __future__ import annotations
 
 import csv
+import re
 from typing import TYPE_CHECKING, ClassVar
 
 from exhunt.artifacts.base import HeaderState, LineLog, ParsedLine
@@ -83,10 +84,34 @@ class ExchangeCsvLog(LineLog):
         """Add fields derived from packed columns (the ECP log's EventData, for example)."""
 
 
+_QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
+
+
 def _split_csv(line: str) -> list[str]:
     if '"' not in line:
         return line.split(",")
-    return next(csv.reader([line], strict=False))
+    try:
+        return next(csv.reader([line], strict=False))
+    except csv.Error:
+        # A field over the csv module's size limit (128 KiB) or a bare CR outside quotes.
+        return _split_quoted(line)
+
+
+def _split_quoted(line: str) -> list[str]:
+    """Split like the csv module, without its limits; text after a closing quote is kept."""
+    values: list[str] = []
+    pos = 0
+    while True:
+        match = _QUOTED.match(line, pos)
+        end = line.find(",", match.end() if match else pos)
+        stop = len(line) if end == -1 else end
+        if match:
+            values.append(match.group(1).replace('""', '"') + line[match.end() : stop])
+        else:
+            values.append(line[pos:stop])
+        if end == -1:
+            return values
+        pos = end + 1
 
 
 def _fit(values: list[str], count: int) -> list[str]:

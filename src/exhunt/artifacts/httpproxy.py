@@ -39,7 +39,7 @@ class HttpProxyLog(ExchangeCsvLog):
             user_agent=blank(fields.get("UserAgent")),
             method=blank(fields.get("Method")),
             stem=blank(fields.get("UrlStem")),
-            query=blank(fields.get("UrlQuery")),
+            query=query_of(fields),
             status=blank(fields.get("HttpStatus")),
             user=blank(fields.get("AuthenticatedUser")),
             host=blank(fields.get("UrlHost")),
@@ -48,6 +48,11 @@ class HttpProxyLog(ExchangeCsvLog):
 
     def build_of(self, record: Record) -> str | None:
         return build_from_fields(record.fields)
+
+
+def query_of(fields: Mapping[str, str]) -> str | None:
+    """``UrlQuery`` without the leading ``?`` Exchange writes, like IIS's ``cs-uri-query``."""
+    return blank((fields.get("UrlQuery") or "").removeprefix("?"))
 
 
 def build_from_fields(fields: Mapping[str, str]) -> str | None:

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from exhunt.evidence import EvidenceFile
 
 _CAFE_REQ_ID = re.compile(r"cafeReqId=([0-9A-Fa-f-]{36})")
-_SITE_DIR = re.compile(r"/w3svc(\d+)/[^/]+$")
-_FORWARDED = ("X-Forwarded-For", "cs(X-Forwarded-For)", "x-forwarded-for", "OriginalIP")
+_SITE_DIR = re.compile(r"(?:^|/)w3svc(\d+)/[^/]+$")
+BACK_END_PORT = "444"
+_FORWARDED = ("x-forwarded-for", "cs(x-forwarded-for)", "originalip")
+"""Lower-case names of fields naming the original client; admins choose the case."""
 
 
 def _value(fields: Mapping[str, str], name: str) -> str | None:
@@ -80,7 +82,8 @@ class IisW3cLog(LineLog):
         query = _value(fields, "cs-uri-query")
         request_ids = tuple(_CAFE_REQ_ID.findall(query)) if query else ()
         return RequestView(
-            client_ip=_client_ip(fields),
+            # The back end (444) is only ever called by a front end: its c-ip is not the client.
+            client_ip=None if fields.get("s-port") == BACK_END_PORT else _client_ip(fields),
             user_agent=_value(fields, "cs(User-Agent)"),
             method=_value(fields, "cs-method"),
             stem=_value(fields, "cs-uri-stem"),
@@ -112,8 +115,9 @@ def _time(fields: dict[str, str], state: HeaderState) -> tuple[datetime | None, 
 
 def _client_ip(fields: Mapping[str, str]) -> str | None:
     """The client address; a proxy's X-Forwarded-For, where logged, names the real client."""
+    lowered = {name.lower(): value for name, value in fields.items()}
     for name in _FORWARDED:
-        forwarded = _value(fields, name)
+        forwarded = _value(lowered, name)
         if forwarded:
             return forwarded.split(",")[0].strip()
     return _value(fields, "c-ip")

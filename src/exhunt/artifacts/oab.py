@@ -12,11 +12,14 @@ References:
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from exhunt.artifacts.base import HeaderState, ParsedLine, register
 from exhunt.artifacts.exchangecsv import ExchangeCsvLog
 from exhunt.timeutil import parse_time
+
+if TYPE_CHECKING:
+    from exhunt.evidence import EvidenceFile
 
 _LEADING_TIME = re.compile(r"^\s*(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?)")
 
@@ -27,6 +30,15 @@ class OabGeneratorLog(ExchangeCsvLog):
     title = "Exchange OAB generator log"
     log_types: ClassVar[tuple[bytes, ...]] = (b"OABGenerator", b"OAB Generator")
     path_hints: ClassVar[tuple[str, ...]] = ("/logging/oabgeneratorlog/",)
+
+    @classmethod
+    def claims(cls, file: EvidenceFile, head: bytes) -> int:
+        # Its line format is not public: a file in its folder is read as text even when the
+        # head does not look like a CSV log.
+        surety = super().claims(file, head)
+        if surety == 0 and any(hint in "/" + file.rel.lower() for hint in cls.path_hints):
+            return 60
+        return surety
 
     def parse(self, state: HeaderState, line: str) -> ParsedLine:
         if state.fields is not None:

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from exhunt.artifacts.base import RequestView, register
 from exhunt.artifacts.exchangecsv import ExchangeCsvLog
-from exhunt.artifacts.httpproxy import blank, build_from_fields
+from exhunt.artifacts.httpproxy import blank, build_from_fields, query_of
 from exhunt.model import Record
 
 
@@ -33,7 +33,7 @@ class RpsHttpLog(ExchangeCsvLog):
             client_ip=chain[0] if chain else None,
             user_agent=blank(fields.get("ClientInfo")),
             stem=blank(fields.get("UrlStem")),
-            query=blank(fields.get("UrlQuery")),
+            query=query_of(fields),
             status=blank(fields.get("HttpStatus")),
             user=blank(fields.get("AuthenticatedUser")),
             host=blank(fields.get("UrlHost")),

@@ -11,14 +11,16 @@ matters here.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Protocol
 
-from exhunt.artifacts.base import HeaderState, LineLog
+from exhunt.artifacts.base import LineLog
 from exhunt.model import Record, Source
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ MAX_LINE = 1 << 20
 """A line longer than this (1 MiB) is cut there and counted as a bad record."""
 MAX_BAD_EXAMPLES = 20
 BOM = b"\xef\xbb\xbf"
+_EMPTY_AFTER = re.compile(rb"\n(?=\r?\n)")
+"""A line end followed by an empty line (overlapping runs count once each)."""
 
 
 class LineMatcher(Protocol):
@@ -50,6 +54,7 @@ class LogStats:
     records: int = 0
     bad_records: int = 0
     bad_examples: list[BadRecord] = field(default_factory=list)
+    """The first bad lines by line number, at most ``MAX_BAD_EXAMPLES``."""
     first: datetime | None = None
     last: datetime | None = None
     bytes_read: int = 0
@@ -64,8 +69,12 @@ class LogStats:
 
     def bad(self, line: int, reason: str) -> None:
         self.bad_records += 1
-        if len(self.bad_examples) < MAX_BAD_EXAMPLES:
-            self.bad_examples.append(BadRecord(line, reason))
+        examples = self.bad_examples
+        if len(examples) >= MAX_BAD_EXAMPLES and line >= examples[-1].line:
+            return
+        # Lines are not always reported in file order (the last data line is settled at the end).
+        bisect.insort(examples, BadRecord(line, reason), key=lambda example: example.line)
+        del examples[MAX_BAD_EXAMPLES:]
 
 
 @dataclass(slots=True)
@@ -74,6 +83,23 @@ class _Block:
     lineno: int
     """Line number of the block's first line (1-based)."""
     eof: bool
+    cut: tuple[int, ...] = ()
+    """Starts of the lines cut to ``MAX_LINE``."""
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """A parsed line and what it adds to the stats once it is known to count."""
+
+    record: Record | None
+    lineno: int
+    damage: str | None
+    error: str | None = None
+    """Why the line counts as bad, if it does."""
+    parsed: bool = False
+    truncated: bool = False
+    good: bool = False
+    """Well-formed with a time: it counts for the time coverage."""
 
 
 class LogReader:
@@ -104,11 +130,15 @@ class LogReader:
         self._state = parser.new_state()
         self._seen_data = False
         self._last_good: datetime | None = None
+        self._tail: _Outcome | None = None
+        """The last data line read so far, when no prefilter selected it; settled at the end."""
 
     def __iter__(self) -> Iterator[tuple[Record, frozenset[int] | None]]:
         digest = hashlib.sha256()
         for block in self._blocks(digest):
             yield from self._read_block(block)
+        if self._tail is not None:
+            self._commit(self._tail)
         self.stats.sha256 = digest.hexdigest()
         if self.stats.last is None:
             self.stats.last = self._last_good
@@ -124,51 +154,51 @@ class LogReader:
             digest.update(chunk)
             self.stats.bytes_read += len(chunk)
             data = carry + chunk if carry else chunk
-            if first and data:
+            # With small reads the BOM can arrive in pieces: decide once the first line is in.
+            if first and (len(data) >= len(BOM) or b"\n" in data or not chunk):
                 first = False
-                if data.startswith(BOM):
-                    data = data[len(BOM) :]
+                data = data.removeprefix(BOM)
             if not chunk:
                 if data:
-                    yield _Block(data, lineno, eof=True)
+                    yield _block(data, lineno, eof=True)
                 return
             cut = data.rfind(b"\n")
             if cut == -1:
-                carry = self._cut_overlong(data, lineno)
+                # One byte over the cap is kept so the block still sees the line as too long.
+                carry = data[: MAX_LINE + 1]
                 continue
             block, carry = data[: cut + 1], data[cut + 1 :]
-            yield _Block(block, lineno, eof=False)
+            yield _block(block, lineno, eof=False)
             lineno += block.count(b"\n")
-
-    def _cut_overlong(self, data: bytes, lineno: int) -> bytes:
-        """Keep a partial line unless it is absurdly long; then count it bad and drop the excess."""
-        if len(data) <= MAX_LINE:
-            return data
-        self.stats.bad(lineno, f"line longer than {MAX_LINE} bytes, cut")
-        return data[:MAX_LINE]
 
     # -- one block ------------------------------------------------------------------------
 
     def _read_block(self, block: _Block) -> Iterator[tuple[Record, frozenset[int] | None]]:
         data = block.data
         controls = self._control_lines(data)
-        damaged = self._damaged_lines(data)
+        control_set = set(controls)
+        damaged = self._damaged_lines(data, block.cut)
         selected = self._selected(data)
-        extra = self._edge_lines(data, controls, block)
+        extra = self._first_line(data, control_set)
+        tail = self._tail_line(data, control_set, selected, extra)
         self._count_records(block, len(controls))
         counter = _LineCounter(data, block.lineno)
-        for start, ids in _merge(controls, selected, extra):
+        for start, ids in _merge(controls, selected, extra, tail):
             end = data.find(b"\n", start)
             raw = data[start:] if end == -1 else data[start:end]
             lineno = counter.at(start)
             if ids is _CONTROL:
                 self._apply_control(raw, lineno)
                 continue
-            record = self._parse(raw, lineno, damaged.get(start), block.eof and end == -1)
-            if record is not None and ids is not _EDGE:
-                yield record, (None if ids is _ALL else ids)
+            outcome = self._parse(raw, lineno, damaged.get(start), block.eof and end == -1)
+            if ids is _TAIL:
+                self._tail = outcome
+                continue
+            self._commit(outcome)
+            if outcome.record is not None and ids is not _EDGE:
+                yield outcome.record, (None if ids is _ALL else ids)
         for start, reason in sorted(damaged.items()):
-            if start not in selected and start not in extra:
+            if start not in selected and start not in extra and start != tail:
                 self.stats.bad(counter.at(start), reason)
 
     def _control_lines(self, data: bytes) -> list[int]:
@@ -181,16 +211,19 @@ class LogReader:
             starts.extend(_line_starts_with(data, prefix))
         return sorted(set(starts))
 
-    def _damaged_lines(self, data: bytes) -> dict[int, str]:
+    def _damaged_lines(self, data: bytes, cut: tuple[int, ...]) -> dict[int, str]:
         damaged: dict[int, str] = {}
         pos = data.find(b"\x00")
         while pos != -1:
             start = data.rfind(b"\n", 0, pos) + 1
-            damaged[start] = "NUL bytes"
             end = data.find(b"\n", pos)
+            padding = not data[start : len(data) if end == -1 else end].strip(b"\x00 \t\r")
+            damaged[start] = "NUL padding" if padding else "NUL bytes"
             if end == -1:
                 break
             pos = data.find(b"\x00", end)
+        for start in cut:
+            damaged.setdefault(start, f"line longer than {MAX_LINE} bytes, cut")
         if not data.isascii():
             for start in _invalid_utf8_lines(data):
                 damaged.setdefault(start, "not valid UTF-8; decoded with replacement characters")
@@ -201,30 +234,40 @@ class LogReader:
             return {start: _ALL for start in _all_line_starts(data)}
         return dict(self.matcher.select(data))
 
-    def _edge_lines(self, data: bytes, controls: list[int], block: _Block) -> set[int]:
-        """The first data line of the file and the last one, parsed for time coverage."""
-        edges: set[int] = set()
-        control_set = set(controls)
-        if not self._seen_data:
-            for start in _all_line_starts(data):
-                if start not in control_set and data[start : start + 1] not in (b"\n", b"\r"):
-                    edges.add(start)
-                    self._seen_data = True
-                    break
-        if block.eof:
-            last = _last_data_line(data, control_set)
-            if last is not None:
-                edges.add(last)
-        return edges
+    def _first_line(self, data: bytes, controls: set[int]) -> set[int]:
+        """The first data line of the file, parsed for time coverage, if it is in this block."""
+        if self._seen_data:
+            return set()
+        for start in _all_line_starts(data):
+            if start not in controls and _has_data(data, start):
+                self._seen_data = True
+                return {start}
+        return set()
+
+    def _tail_line(
+        self, data: bytes, controls: set[int], selected: dict[int, object], extra: set[int]
+    ) -> int | None:
+        """The block's last data line when nothing else parses it; it may be the file's last.
+
+        Its parse is held back until a later block shows it was not the last data line (then
+        it counts only as the unselected line it is) or the file ends (then it counts, for
+        the time coverage and the truncation check). Either way the result does not depend on
+        where blocks end.
+        """
+        last = _last_data_line(data, controls)
+        if last is None:
+            return None
+        if self._tail is not None and self._tail.damage:
+            self.stats.bad(self._tail.lineno, self._tail.damage)
+        self._tail = None
+        return None if last in selected or last in extra else last
 
     def _count_records(self, block: _Block, control_count: int) -> None:
         data = block.data
         lines = data.count(b"\n")
         if block.eof and data and not data.endswith(b"\n"):
             lines += 1
-        empty = data.count(b"\n\n") + data.count(b"\n\r\n")
-        if data.startswith((b"\n", b"\r\n")):
-            empty += 1
+        empty = len(_EMPTY_AFTER.findall(data)) + data.startswith((b"\n", b"\r\n"))
         self.stats.records += max(lines - empty - control_count, 0)
 
     def _apply_control(self, raw: bytes, lineno: int) -> None:
@@ -237,27 +280,31 @@ class LogReader:
             # A line that only looked like a header row: count it as data that failed.
             self.stats.bad(lineno, "unexpected header-like line")
 
-    def _parse(self, raw: bytes, lineno: int, damage: str | None, last: bool) -> Record | None:
+    def _parse(self, raw: bytes, lineno: int, damage: str | None, last: bool) -> _Outcome:
+        """Parse one line; its effect on the stats waits for :meth:`_commit`."""
         text = raw.decode("utf-8", "replace").rstrip("\r")
         if "\x00" in text:
             text = text.replace("\x00", "")
             if not text.strip():
-                self.stats.bad(lineno, "NUL padding")
-                return None
+                return _Outcome(None, lineno, damage, damage or "NUL padding")
         if not text:
-            return None
-        self.stats.parsed += 1
+            return _Outcome(None, lineno, damage, damage)
         parsed = self.parser.parse(self._state, text)
-        error = damage or parsed.error
-        if error:
-            if last and parsed.error:
-                error = f"truncated last line ({parsed.error})"
-                self.stats.truncated = True
-            self.stats.bad(lineno, error)
         record = Record(self.source, lineno, parsed.time, parsed.fields, text)
-        if parsed.time is not None and not parsed.error:
-            self._note(record, parsed.time)
-        return record
+        if last and parsed.error:
+            error = f"truncated last line ({parsed.error})"
+            return _Outcome(record, lineno, damage, error, parsed=True, truncated=True)
+        good = parsed.time is not None and not parsed.error
+        return _Outcome(record, lineno, damage, damage or parsed.error, True, good=good)
+
+    def _commit(self, outcome: _Outcome) -> None:
+        self.stats.parsed += outcome.parsed
+        if outcome.error:
+            self.stats.bad(outcome.lineno, outcome.error)
+        if outcome.truncated:
+            self.stats.truncated = True
+        if outcome.good and outcome.record is not None and outcome.record.time is not None:
+            self._note(outcome.record, outcome.record.time)
 
     def _note(self, record: Record, time: datetime) -> None:
         if self.stats.first is None:
@@ -271,12 +318,56 @@ class LogReader:
 _CONTROL: frozenset[int] = frozenset({-1})
 _ALL: frozenset[int] = frozenset({-2})
 _EDGE: frozenset[int] = frozenset({-3})
+_TAIL: frozenset[int] = frozenset({-4})
+
+
+def _block(data: bytes, lineno: int, eof: bool) -> _Block:
+    data, cut = _cut_long_lines(data)
+    return _Block(data, lineno, eof, cut)
+
+
+def _cut_long_lines(data: bytes) -> tuple[bytes, tuple[int, ...]]:
+    """``data`` with every line longer than ``MAX_LINE`` cut to it, and those lines' starts."""
+    if len(data) <= MAX_LINE:
+        return data, ()
+    spans = list(_long_lines(data))
+    if not spans:
+        return data, ()
+    pieces: list[bytes] = []
+    starts: list[int] = []
+    pos = removed = 0
+    for start, end in spans:
+        pieces.append(data[pos : start + MAX_LINE])
+        starts.append(start - removed)
+        removed += end - start - MAX_LINE
+        pos = end
+    pieces.append(data[pos:])
+    return b"".join(pieces), tuple(starts)
+
+
+def _long_lines(data: bytes) -> Iterator[tuple[int, int]]:
+    """(start, end) of the lines longer than ``MAX_LINE``; ``end`` is their newline or the end."""
+    # Such a line covers a whole window of half that length, so only windows are searched.
+    step = MAX_LINE // 2
+    pos = 0
+    while pos + step <= len(data):
+        if data.find(b"\n", pos, pos + step) != -1:
+            pos += step
+            continue
+        start = data.rfind(b"\n", 0, pos) + 1
+        end = data.find(b"\n", pos)
+        end = len(data) if end == -1 else end
+        if end - start > MAX_LINE:
+            yield start, end
+        pos = end + 1
 
 
 def _merge(
-    controls: list[int], selected: dict[int, object], extra: set[int]
+    controls: list[int], selected: dict[int, object], extra: set[int], tail: int | None
 ) -> list[tuple[int, frozenset[int]]]:
     items: dict[int, frozenset[int]] = {start: _EDGE for start in extra}
+    if tail is not None:
+        items[tail] = _TAIL
     for start, ids in selected.items():
         items[start] = ids  # type: ignore[assignment]
     for start in controls:
@@ -318,6 +409,11 @@ def _all_line_starts(data: bytes) -> Iterator[int]:
     while pos != -1 and pos + 1 < len(data):
         yield pos + 1
         pos = data.find(b"\n", pos + 1)
+
+
+def _has_data(data: bytes, start: int) -> bool:
+    end = data.find(b"\n", start)
+    return bool(data[start : len(data) if end == -1 else end].strip(b"\x00 \t\r"))
 
 
 def _last_data_line(data: bytes, controls: set[int]) -> int | None:

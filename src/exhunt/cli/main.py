@@ -34,8 +34,15 @@ cli.add_command(scan_command)
 
 @cli.command("report")
 @click.argument("document", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of stdout.",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Every evidence line and timeline entry.")
 def report_command(document: Path, fmt: str, output: Path | None, verbose: bool) -> None:
     """Render a saved result document (exhunt scan --format json) again, without re-scanning."""
@@ -54,7 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code instead of exiting (for tests and embedding)."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="exhunt", standalone_mode=False)
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="exhunt", standalone_mode=False
+        )
     except click.exceptions.Abort:
         click.echo("exhunt: interrupted", err=True)
         return 130

@@ -7,7 +7,14 @@ import time
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 SHOW_AFTER = 1.5
 """Seconds before the bar appears; short scans stay silent."""
@@ -21,7 +28,7 @@ class ProgressBar:
         self.label = label
         self.started = time.monotonic()
         self._progress: Progress | None = None
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     def __call__(self, what: str, done: int, total: int) -> None:
         if not self.enabled or time.monotonic() - self.started < SHOW_AFTER:

@@ -26,24 +26,79 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> obje
     try:
         return parse_time(value)
     except ValueError:
-        raise click.BadParameter(f"not an ISO-8601 time: {value!r} (e.g. 2021-03-01T00:00:00Z)") from None
+        raise click.BadParameter(
+            f"not an ISO-8601 time: {value!r} (e.g. 2021-03-01T00:00:00Z)"
+        ) from None
 
 
 @click.command("scan")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format on stdout (or --output).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE instead of stdout.")
-@click.option("--fail-on", type=click.Choice(LEVELS), default="high", show_default=True, help="Exit 3 when a finding is at least this severe.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format on stdout (or --output).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE instead of stdout.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(LEVELS),
+    default="high",
+    show_default=True,
+    help="Exit 3 when a finding is at least this severe.",
+)
 @click.option("--since", callback=_time, help="Ignore records before this UTC time (ISO-8601).")
 @click.option("--until", callback=_time, help="Ignore records after this UTC time (ISO-8601).")
-@click.option("--sigma", "sigma_paths", multiple=True, type=click.Path(exists=True, path_type=Path), help="More Sigma rules (file or folder); repeatable.")
-@click.option("--iocs", "ioc_paths", multiple=True, type=click.Path(exists=True, path_type=Path), help="More indicator CSV files or folders; repeatable.")
-@click.option("--skip-invalid-rules", is_flag=True, help="Skip rules that do not load instead of stopping.")
-@click.option("--internal", "internal", multiple=True, help="The organisation's own address range (CIDR) besides the private ranges; repeatable.")
-@click.option("--gap-hours", type=click.FloatRange(min=0.1), default=DEFAULT_GAP_HOURS, show_default=True, help="Silence in IIS/HttpProxy logs longer than this is a coverage gap.")
-@click.option("--same-server", is_flag=True, help="The PATHs are parts of one server's evidence (e.g. an install folder and an IIS log folder).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: every core).")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="Where archives are unpacked (default: system temp).")
+@click.option(
+    "--sigma",
+    "sigma_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="More Sigma rules (file or folder); repeatable.",
+)
+@click.option(
+    "--iocs",
+    "ioc_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="More indicator CSV files or folders; repeatable.",
+)
+@click.option(
+    "--skip-invalid-rules", is_flag=True, help="Skip rules that do not load instead of stopping."
+)
+@click.option(
+    "--internal",
+    "internal",
+    multiple=True,
+    help="The organisation's own address range (CIDR) besides the private ranges; repeatable.",
+)
+@click.option(
+    "--gap-hours",
+    type=click.FloatRange(min=0.1),
+    default=DEFAULT_GAP_HOURS,
+    show_default=True,
+    help="Silence in IIS/HttpProxy logs longer than this is a coverage gap.",
+)
+@click.option(
+    "--same-server",
+    is_flag=True,
+    help="The PATHs are parts of one server's evidence (an install and an IIS log folder).",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: every core)."
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where archives are unpacked (default: system temp).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no warnings on stderr.")
 @click.option("--verbose", "-v", count=True, help="More detail in the text report and on stderr.")
 @click.option("--debug", is_flag=True, help="Debug log and full tracebacks on stderr.")
@@ -119,7 +174,9 @@ def _networks(values: tuple[str, ...]) -> tuple[str, ...]:
         try:
             ipaddress.ip_network(value, strict=False)
         except ValueError:
-            raise click.BadParameter(f"not an address range: {value!r}", param_hint="--internal") from None
+            raise click.BadParameter(
+                f"not an address range: {value!r}", param_hint="--internal"
+            ) from None
     return values
 
 
@@ -135,5 +192,13 @@ def _check_output(output: Path | None, paths: tuple[Path, ...]) -> None:
 
 
 def _configure_logging(quiet: bool, verbose: int, debug: bool) -> None:
-    level = logging.DEBUG if debug else logging.ERROR if quiet else logging.INFO if verbose > 1 else logging.WARNING
+    level = (
+        logging.DEBUG
+        if debug
+        else logging.ERROR
+        if quiet
+        else logging.INFO
+        if verbose > 1
+        else logging.WARNING
+    )
     logging.basicConfig(level=level, format="exhunt: %(levelname)s: %(message)s", force=True)

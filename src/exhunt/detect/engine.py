@@ -104,7 +104,10 @@ class LogPlan:
 
 
 def plans_for(ruleset: RuleSet) -> dict[str, LogPlan]:
-    return {artifact: LogPlan(artifact, ruleset.for_artifact(artifact)) for artifact in ARTIFACTS.names()}
+    return {
+        artifact: LogPlan(artifact, ruleset.for_artifact(artifact))
+        for artifact in ARTIFACTS.names()
+    }
 
 
 def scan_log_file(
@@ -126,7 +129,9 @@ def scan_log_file(
         with reader.fh:
             for record, ids in reader:
                 if window.contains(record.time):
-                    result.hits.extend(_evaluate(plan.rules_for(ids), record, context, failed, result))
+                    result.hits.extend(
+                        _evaluate(plan.rules_for(ids), record, context, failed, result)
+                    )
     except OSError as exc:
         result.problems.append(Problem(artifact, f"read failed: {exc}", file.rel))
     _note_builds(parser, reader.stats, result)
@@ -194,5 +199,10 @@ def _note_bad_records(stats: LogStats, result: FileResult) -> None:
     more = stats.bad_records - 1
     suffix = f" (and {more} more bad record{'s' if more != 1 else ''})" if more else ""
     result.problems.append(
-        Problem(result.source.artifact, f"bad record: {first.reason}{suffix}", result.source.path, first.line)
+        Problem(
+            result.source.artifact,
+            f"bad record: {first.reason}{suffix}",
+            result.source.path,
+            first.line,
+        )
     )

@@ -39,6 +39,8 @@ def make_hit(
     keys = {f"req:{rid.lower()}" for rid in view.request_ids if rid}
     keys.update(f"canary:{c}" for c in _CANARY.findall(record.raw))
     keys.update(extra_keys)
+    if record.source.artifact == "fs.file":
+        keys.add("file:" + record.source.path.lower())
     return Hit(
         rule=rule,
         record=record,

@@ -15,6 +15,8 @@ import logging
 import os
 from collections.abc import Sequence
 
+import ahocorasick
+
 log = logging.getLogger(__name__)
 
 try:  # optional accelerator: no wheel for Linux aarch64
@@ -23,8 +25,6 @@ try:  # optional accelerator: no wheel for Linux aarch64
     HAS_HYPERSCAN = True
 except ImportError:  # pragma: no cover - depends on the platform
     HAS_HYPERSCAN = False
-
-import ahocorasick
 
 
 class LiteralMatcher:
@@ -74,7 +74,8 @@ class AhoCorasickMatcher(LiteralMatcher):
         super().__init__(literals)
         self._automaton = ahocorasick.Automaton()
         for index, literal in enumerate(self.literals):
-            self._automaton.add_word(literal.lower(), index)
+            # Keys in the same latin-1 view of the UTF-8 bytes as the text searched.
+            self._automaton.add_word(literal.encode("utf-8").lower().decode("latin-1"), index)
         self._automaton.make_automaton()
 
     def _ends(self, block: bytes) -> list[tuple[int, int]]:

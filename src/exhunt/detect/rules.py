@@ -127,7 +127,7 @@ def load_ruleset(spec: RuleSpec) -> RuleSet:
         ioc_paths.insert(0, bundled_rules_dir() / "iocs")
         rules.extend(cls() for cls in CHECKS)
     sigma = load_sigma_rules(sigma_paths, skip_invalid=spec.skip_invalid)
-    rules.extend(SigmaRecordRule(rule) for rule in sigma.rules if rule.artifacts)
+    rules.extend(SigmaRecordRule(rule) for rule in sigma.rules if rule.active)
     rules.extend(load_ioc_rules(ioc_paths))
     return RuleSet(
         rules=rules,

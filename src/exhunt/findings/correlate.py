@@ -11,13 +11,15 @@ family, where one is registered, decides what the chain amounts to.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from exhunt.detect.rules import CLASSIFIERS, ChainFacts, Classification
 from exhunt.document import EvidenceLocation, Finding, FindingIndicators
 from exhunt.model import Category, Hit, Severity
 
+ANNOTATION = "ioc"
+"""Tag of hits that annotate a request (indicator matches) rather than judge it."""
 ATTACH_WINDOW = timedelta(minutes=10)
 """How close to a chain an unlinked hit of the same family must be to join it."""
 MAX_EVIDENCE = 1000
@@ -44,28 +46,65 @@ def correlate(hits: Sequence[Hit], facts: ChainFacts) -> list[tuple[Finding, lis
     """Join related hits; each joined set becomes a finding (most severe first) with its hits."""
     ordered = sorted(hits, key=_time_key)
     union = _Union(len(ordered))
-    _join_by(union, ordered, lambda hit: hit.keys)
-    _join_by(union, ordered, lambda hit: [f"{hit.group}\0{hit.link}"] if hit.link else [])
+    primary = [i for i, hit in enumerate(ordered) if ANNOTATION not in hit.tags]
+    _join_by(union, ordered, primary, lambda hit: hit.keys)
+    _join_by(union, ordered, primary, _family_link)
+    loose = _annotate(union, ordered, primary)
+    _join_by(union, ordered, loose, lambda hit: hit.keys)
+    _join_by(union, ordered, loose, _family_link)
     _attach_unlinked(union, ordered)
     components: dict[int, list[Hit]] = defaultdict(list)
     for index, hit in enumerate(ordered):
         components[union.find(index)].append(hit)
     findings = [(_finding(group, facts), group) for group in components.values()]
-    findings.sort(key=lambda p: (-p[0].severity.rank, -p[0].category.stage, _first(p[0]), p[0].title))
+    findings.sort(
+        key=lambda p: (-p[0].severity.rank, -p[0].category.stage, _first(p[0]), p[0].title)
+    )
     return [
         (finding.model_copy(update={"id": f"F{n}"}), group)
         for n, (finding, group) in enumerate(findings, start=1)
     ]
 
 
-def _join_by(union: _Union, hits: Sequence[Hit], keys_of: object) -> None:
+def _family_link(hit: Hit) -> list[str]:
+    return [f"{hit.group}\0{hit.link}"] if hit.link else []
+
+
+def _join_by(
+    union: _Union,
+    hits: Sequence[Hit],
+    indexes: Iterable[int],
+    keys_of: Callable[[Hit], Iterable[str]],
+) -> None:
     first: dict[str, int] = {}
-    for index, hit in enumerate(hits):
-        for key in keys_of(hit):  # type: ignore[operator]
+    for index in indexes:
+        for key in keys_of(hits[index]):
             if key in first:
                 union.join(first[key], index)
             else:
                 first[key] = index
+
+
+def _annotate(union: _Union, hits: Sequence[Hit], primary: Sequence[int]) -> list[int]:
+    """Attach indicator hits to the finding of the request they describe; return the rest.
+
+    An indicator match (a listed address, user agent) says something about a request; it must
+    not bridge two findings that merely share the attacker's address.
+    """
+    owner: dict[str, int] = {}
+    for index in primary:
+        for key in hits[index].keys:
+            owner.setdefault(key, index)
+    loose = []
+    for index, hit in enumerate(hits):
+        if ANNOTATION not in hit.tags:
+            continue
+        owners = [owner[key] for key in sorted(hit.keys) if key in owner]
+        if owners:
+            union.join(owners[0], index)
+        else:
+            loose.append(index)
+    return loose
 
 
 def _attach_unlinked(union: _Union, hits: Sequence[Hit]) -> None:

@@ -64,7 +64,9 @@ class BuildHistory:
             if periods and periods[-1].build == text:
                 periods[-1].last = obs.time
             else:
-                periods.append(BuildPeriod(build=text, first=obs.time, last=obs.time, source=obs.source))
+                periods.append(
+                    BuildPeriod(build=text, first=obs.time, last=obs.time, source=obs.source)
+                )
         return periods
 
     def exposed(self, cve: str, record: Record) -> bool | None:
@@ -122,8 +124,10 @@ def _exposure(
     released = facts.fix_released(cve)
     fix = facts.first_fix(cve)
     released_at = to_datetime(released) if released else None
-    at_collection = bool(now_lacks) and released_at is not None and (
-        collected is None or released_at <= collected
+    at_collection = (
+        bool(now_lacks)
+        and released_at is not None
+        and (collected is None or released_at <= collected)
     )
     first_seen = lacking[0].time if lacking else None
     return Exposure(

@@ -58,7 +58,9 @@ def decide(
     elif gaps or exchange.build is None:
         status, reasons = VerdictStatus.INCONCLUSIVE, []
         if exchange.build is None:
-            reasons.append("The Exchange build could not be determined, so its patch level is unknown.")
+            reasons.append(
+                "The Exchange build could not be determined, so its patch level is unknown."
+            )
     else:
         status, reasons = VerdictStatus.CLEAN, [_clean_reason(exchange, coverage)]
     reasons += gaps + _notes(exchange)
@@ -75,7 +77,9 @@ def _finding_reasons(findings: Sequence[Finding]) -> list[str]:
     reasons = []
     for finding in findings[:MAX_REASONS]:
         when = _span(finding)
-        who = f" from {', '.join(finding.indicators.ips[:3])}" if finding.indicators.ips else ""
+        ips = finding.indicators.ips[:3]
+        named = any(ip in finding.title for ip in ips)
+        who = f" from {', '.join(ips)}" if ips and not named else ""
         lines = "evidence line" if finding.count == 1 else "evidence lines"
         reasons.append(f"{finding.title}{who}{when} [{finding.id}, {finding.count} {lines}]")
     if len(findings) > MAX_REASONS:
@@ -96,7 +100,9 @@ def _exposure_reasons(exchange: ExchangeInfo) -> list[str]:
     if not exchange.vulnerable_to:
         return []
     name = " ".join(p for p in (exchange.product, exchange.cu, f"({exchange.build})") if p)
-    fixes = sorted({e.fixed_by for e in exchange.exposure if e.exposed_at_collection and e.fixed_by})
+    fixes = sorted(
+        {e.fixed_by for e in exchange.exposure if e.exposed_at_collection and e.fixed_by}
+    )
     text = f"{name} was exposed at collection time to {', '.join(exchange.vulnerable_to)}"
     if fixes:
         text += f"; fixed by {', '.join(fixes)} or later"

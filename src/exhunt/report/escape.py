@@ -16,7 +16,7 @@ _UNSAFE = re.compile(
 
 
 def visible(text: str) -> str:
-    """``text`` with every control or direction-changing character written as ``\\xNN``/``\\uNNNN``."""
+    """``text`` with control and direction-changing characters written as escapes."""
     return _UNSAFE.sub(_escape, text)
 
 

@@ -78,7 +78,11 @@ def _header(out: _Writer, doc: ScanDocument) -> None:
         out.wrap(f"Server:   {doc.evidence.host}")
     ex = doc.exchange
     if ex.build:
-        out.wrap(f"Exchange: {ex.product or 'unknown product'} {ex.cu or ''} ({ex.build})".replace("  ", " "))
+        out.wrap(
+            f"Exchange: {ex.product or 'unknown product'} {ex.cu or ''} ({ex.build})".replace(
+                "  ", " "
+            )
+        )
     else:
         out.line("Exchange: build unknown")
     if ex.install_path:
@@ -106,12 +110,15 @@ def _findings(out: _Writer, doc: ScanDocument, verbose: bool) -> None:
     for finding in findings:
         _finding(out, finding, verbose)
     if hidden:
-        out.line(f"  ({hidden} informational findings not shown; use --verbose)")
+        noun = "finding" if hidden == 1 else "findings"
+        out.line(f"  ({hidden} informational {noun} not shown; use --verbose)")
 
 
 def _finding(out: _Writer, finding: Finding, verbose: bool) -> None:
     out.line()
-    out.wrap(finding.title, indent="      ", first=f"  [{finding.severity.value.upper()}] {finding.id} ")
+    out.wrap(
+        finding.title, indent="      ", first=f"  [{finding.severity.value.upper()}] {finding.id} "
+    )
     facts = [finding.category.value]
     if finding.cves:
         facts.append(", ".join(finding.cves))
@@ -156,7 +163,9 @@ def _coverage(out: _Writer, doc: ScanDocument) -> None:
         out.line(f"  {'log':<22}{'files':>6}{'records':>11}{'bad':>6}  first / last")
     for item in doc.coverage.artifacts:
         span = f"{_day(item.first)} / {_day(item.last)}"
-        out.line(f"  {item.type:<22}{item.files:>6}{item.records:>11,}{item.bad_records:>6}  {span}")
+        out.line(
+            f"  {item.type:<22}{item.files:>6}{item.records:>11,}{item.bad_records:>6}  {span}"
+        )
     for gap in doc.coverage.gaps:
         start = _time(gap.from_) if gap.from_ else "?"
         end = f" to {_time(gap.to)}" if gap.to else ""
@@ -173,7 +182,11 @@ def _errors(out: _Writer, doc: ScanDocument, verbose: bool) -> None:
     out.heading(f"ERRORS ({len(doc.errors)})")
     for error in shown:
         where = (error.path or "") + (f":{error.line}" if error.line else "")
-        out.wrap(f"{error.component}: {where} {error.message}".replace("  ", " "), indent="    ", first="  ")
+        out.wrap(
+            f"{error.component}: {where} {error.message}".replace("  ", " "),
+            indent="    ",
+            first="  ",
+        )
     if len(shown) < len(doc.errors):
         out.line(f"  ... {len(doc.errors) - len(shown)} more (--verbose)")
 

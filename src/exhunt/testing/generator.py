@@ -51,15 +51,20 @@ NEAR_MISSES = (
     "OAB download failure under ClientAccess\\OAB\\Temp",
     "antivirus archive under ProgramData",
 )
-# Files of a stock install under FrontEnd\HttpProxy; {v} is the major.minor.build folder.
-STOCK_FRONTEND = (
-    *(f"owa\\auth\\{n}" for n in ("logon.aspx", "logoff.aspx", "errorFE.aspx", "signout.aspx",
-                                  "expiredpassword.aspx", "RedirSuiteServiceProxy.aspx",
-                                  "OutlookCN.aspx", "getidtoken.htm")),
-    *(f"owa\\auth\\{d}\\{n}" for d in ("{v}", "Current")
+# Stock files of the web folders, relative to the install folder (Microsoft's per-build
+# baselines, see exhunt/data/README.md); {v} is the major.minor.build folder.
+_FE = "FrontEnd\\HttpProxy\\"
+STOCK_WEB = (
+    *(f"{_FE}owa\\auth\\{n}" for n in ("errorFE.aspx", "expiredpassword.aspx", "frowny.aspx",
+                                       "GetIdToken.htm", "logoff.aspx", "logon.aspx",
+                                       "OutlookCN.aspx", "RedirSuiteServiceProxy.aspx",
+                                       "signout.aspx")),
+    *(f"{_FE}owa\\auth\\{d}\\{n}" for d in ("{v}", "Current")
       for n in ("themes\\resources\\logon.css", "themes\\resources\\owafont_ja.css",
                 "themes\\resources\\lgnbotl.gif", "scripts\\premium\\flogon.js")),
-    "ecp\\auth\\TimeoutLogoff.aspx", "owa\\web.config", "ecp\\web.config",
+    f"{_FE}ecp\\auth\\TimeoutLogout.aspx",
+    *(f"{_FE}{app}\\{n}" for app in ("owa", "ecp", "oab") for n in ("global.asax", "web.config")),
+    "ClientAccess\\OAB\\web.config",
 )  # fmt: skip
 
 
@@ -106,7 +111,7 @@ class AttackManifest:
     @property
     def markers(self) -> tuple[str, ...]:
         """Strings found only in a compromised server's evidence."""
-        return (self.attacker_ip, self.webshell_ip, self.canary, self.ssrf_url_stem + " ",
+        return (self.attacker_ip, self.webshell_ip, self.canary, self.ssrf_url_stem,
                 "X-BEResource-Cookie", "ServerInfo~", "proxyLogon.ecp", "ResetOABVirtualDirectory",
                 "<script", sc.SSRF_UA, "ExchangeServicesClient/0.0.0.0", "antSword",
                 sc.WEBSHELL_NAME, "lsass", "it.zip")  # fmt: skip
@@ -193,11 +198,17 @@ def write_server(
 
     Returns:
         The manifest of everything written and planted.
+
+    Raises:
+        FileExistsError: ``dest`` exists and is not empty (the manifest would not match it).
     """
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()):
+        raise FileExistsError(f"not empty: {dest}")
     rng = random.Random(f"{profile}:{seed}")
     org = sc.make_org(rng, users, host)
     plan = _plan(profile)
-    b = EvidenceBuilder(Path(dest), drive, install, org.host, plan.builds[-1][1])
+    b = EvidenceBuilder(dest, drive, install, org.host, plan.builds[-1][1])
     admin_request, admin_call = sc.admin_vdir_change(org, rng)
     requests, calls = [*_benign(org, rng, density), admin_request], [admin_call]
     chain = sc.proxylogon_chain(org, rng, b.install) if profile == "compromised" else None
@@ -226,6 +237,7 @@ def write_server(
 
 def _benign(org: Org, rng: random.Random, density: float) -> list[Request]:
     out = list(sc.iter_probes(org, rng, LOG_START, LOG_END))
+    out += sc.iter_backend_probes(org, rng, LOG_START, LOG_END)
     for day in sc.iter_days(LOG_START, LOG_END):
         for user in org.users:
             out += sc.iter_user_day(org, user, day, rng, density)
@@ -293,12 +305,12 @@ def _render(
     logs = _Logs()
     for req in sorted(requests, key=lambda r: r.time):
         build = plan.build_at(req.time)
-        logs.proxy[(req.protocol, _hour(req.time), plan.seq(req.time))].append(
-            _proxy_row(org, req, build)
-        )
-        logs.iis[(1, _day(req.time))].append(_iis_front(org, req))
+        if req.front:
+            key = (req.protocol, _hour(req.time), plan.seq(req.time))
+            logs.proxy[key].append(proxy_row(org, req, build))
+            logs.iis[(1, _day(req.time))].append(iis_front_row(org, req))
         if req.proxied:
-            logs.iis[(2, _day(req.time))].append(_iis_back(org, req))
+            logs.iis[(2, _day(req.time))].append(iis_back_row(org, req))
         if req.protocol == "Ecp" and req.proxied and req.method == "GET":
             calls.append(EcpCall(req.time, req.stem + (f"?{req.query}" if req.query else ""), ""))
         if req.protocol == "PowerShell" and req.proxied:
@@ -308,7 +320,8 @@ def _render(
     return logs
 
 
-def _proxy_row(org: Org, req: Request, build: str) -> Row:
+def proxy_row(org: Org, req: Request, build: str) -> Row:
+    """The HttpProxy row the front end logs for ``req``."""
     major, minor, bld, rev = parse_build(build)
     info = f"BeginRequest={exchange_time(req.time - timedelta(milliseconds=req.elapsed_ms))};"
     info += "CorrelationID=<empty>;"
@@ -349,7 +362,8 @@ def _cafe_tail(req: Request) -> str:
     return tail + "&encoding=;" if req.stem.lower().startswith("/owa") else tail
 
 
-def _iis_front(org: Org, req: Request) -> Row:
+def iis_front_row(org: Org, req: Request) -> Row:
+    """The front end's IIS (W3SVC1, port 443) row for ``req``."""
     sub, win32 = req.substatus
     local = req.client_ip in ("127.0.0.1", "::1")
     return {
@@ -362,7 +376,8 @@ def _iis_front(org: Org, req: Request) -> Row:
     }  # fmt: skip
 
 
-def _iis_back(org: Org, req: Request) -> Row:
+def iis_back_row(org: Org, req: Request) -> Row:
+    """The back end's IIS (W3SVC2, port 444) row for a proxied ``req``."""
     query = (
         req.backend_query or req.query
     ) + f"&CorrelationID=<empty>;&cafeReqId={req.request_id};"
@@ -398,8 +413,9 @@ def _rps(org: Org, rng: random.Random, req: Request, build: str, logs: _Logs) ->
         "DateTime": req.time, "StartTime": began, "RequestId": req.request_id, **versions,
         "UrlHost": org.fqdn, "UrlStem": "/PowerShell/", "AuthenticationType": "Kerberos",
         "IsAuthenticated": "true", "AuthenticatedUser": req.user,
-        "ClientIpAddress": req.client_ip, "FrontEndServer": org.fqdn, "HttpStatus": 200,
-        "SubStatus": 0, "Action": "Command" if command else "Receive", "CommandName": command,
+        "ClientIpAddress": req.client_ip, "FrontEndServer": org.fqdn if req.front else "",
+        "HttpStatus": 200, "SubStatus": 0, "Action": "Command" if command else "Receive",
+        "CommandName": command,
         "RequestBytes": rng.randrange(900, 6000), "ClientInfo": req.user_agent,
         "ActivityContextLifeTime": req.elapsed_ms, "TotalTime": req.elapsed_ms,
         "UrlQuery": f"?{req.query}",
@@ -469,6 +485,8 @@ def _write_oab_log(b: EvidenceBuilder, org: Org, rng: random.Random) -> None:
 
 def stock_content(name: str) -> str:
     """Short benign content for a stock web file, by extension."""
+    if name.endswith(".asax"):
+        return '<%@ Application Inherits="Microsoft.Exchange.HttpProxy.Global" %>\r\n'
     if name.endswith(".aspx"):
         return (
             '<%@ Page language="c#" AutoEventWireup="false" '
@@ -487,9 +505,9 @@ def stock_content(name: str) -> str:
 
 def _write_stock(b: EvidenceBuilder, plan: _Plan, profile: Profile) -> None:
     version = ".".join(str(p) for p in parse_build(plan.builds[0][1])[:3])
-    for name in STOCK_FRONTEND:
+    for name in STOCK_WEB:
         rel = name.format(v=version)
-        b.file(b.exchange("FrontEnd", "HttpProxy", rel), stock_content(rel), plan.installed)
+        b.file(b.exchange(rel), stock_content(rel), plan.installed)
     iis_setup = plan.installed - timedelta(days=40)
     for name in ("iisstart.htm", "iisstart.png"):
         b.file(f"%SystemDrive%\\inetpub\\wwwroot\\{name}", stock_content(name), iis_setup)

@@ -58,7 +58,7 @@ class CaseResult:
 
 
 def load_cases(paths: Iterable[Path]) -> list[RuleCase]:
-    cases = []
+    cases: list[RuleCase] = []
     for path in paths:
         files = sorted(path.rglob("*.yml")) if path.is_dir() else [path]
         cases.extend(_load(file) for file in files)

@@ -1,9 +1,10 @@
-"""What a small organisation's Exchange server sees: users, clients, probes, stock files.
+"""What a small organisation's Exchange server sees: users, clients, probes, and attacks.
 
 Everything here is data: :class:`Org` describes the organisation and :class:`Request` one HTTP
-request as the front end (Cafe) handled it. The generator renders requests into HttpProxy, IIS
-front-end (W3SVC1) and back-end (W3SVC2) lines. All randomness comes from one seeded
-``random.Random`` so a seed always gives the same server.
+request as the front end (Cafe) handled it; :func:`proxylogon_chain` is the HAFNIUM sequence of
+March 2021 with the ECP cmdlets it caused and the web-shell use after it. The generator renders
+requests into HttpProxy, IIS front-end (W3SVC1) and back-end (W3SVC2) lines. All randomness
+comes from one seeded ``random.Random``, so a seed always gives the same server.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ class Org:
 
 def make_org(rng: random.Random, users: int = 30, host: str | None = None) -> Org:
     """A small organisation of ``users`` mailboxes (20-50 is typical for one server)."""
+    if users < 1:
+        raise ValueError("an organisation needs at least one user (its administrator)")
     company = rng.choice(COMPANIES)
     domain_sid = "S-1-5-21-" + "-".join(str(rng.randrange(10**9, 4 * 10**9)) for _ in range(3))
     people = _people(rng, users, company, domain_sid)
@@ -152,6 +155,7 @@ class Request:
 
     Field names follow the logs: ``protocol`` is the HttpProxy folder, ``anchor`` the
     AnchorMailbox, ``user`` the AuthenticatedUser, ``iis_user`` the front end's cs-username.
+    ``front`` is false for requests made to the back end directly (its own health probes).
     """
 
     time: datetime
@@ -167,6 +171,7 @@ class Request:
     anchor: str = ""
     url_host: str = ""
     proxied: bool = True
+    front: bool = True
     routing_hint: str = ""
     target: str = ""
     backend_stem: str = ""
@@ -192,6 +197,7 @@ def with_ids(rng: random.Random, requests: list[Request]) -> list[Request]:
 
 
 def iter_days(start: datetime, end: datetime) -> Iterator[date]:
+    """The UTC days that ``start`` (inclusive) to ``end`` (exclusive) touch."""
     day = start.date()
     while day <= (end - timedelta(microseconds=1)).date():
         yield day
@@ -264,6 +270,23 @@ def iter_probes(
                 elapsed_ms=rng.randrange(3, 40),
                 response_bytes=rng.randrange(200, 5000),
             )
+        hour += timedelta(hours=1)
+
+
+def iter_backend_probes(
+    org: Org, rng: random.Random, start: datetime, end: datetime
+) -> Iterator[Request]:
+    """Remote PowerShell probes sent straight to the back end (port 444), once an hour."""
+    base = Request(
+        time=start, protocol="PowerShell", method="POST", stem="/PowerShell",
+        query="clientApplication=ActiveMonitor;PSVersion=5.1.14393.4169", client_ip=org.server_ip,
+        user_agent="Exchange BackEnd Probes", user=org.health_user, auth="Kerberos",
+        url_host=org.fqdn, front=False, action="New-PSSession:Receive",
+    )  # fmt: skip
+    hour = start
+    while hour < end:
+        when = hour + timedelta(seconds=rng.uniform(0, 3600))
+        yield replace(base, time=when, elapsed_ms=rng.randrange(20, 200))
         hour += timedelta(hours=1)
 
 
@@ -565,8 +588,9 @@ def _webshell_requests(org: Org, rng: random.Random, reset: datetime) -> list[Re
         start = datetime(2021, 3, day, tzinfo=UTC) + timedelta(
             hours=hour, seconds=rng.randrange(900)
         )
-        for i in range(rng.randrange(3, 8)):
-            when = start + timedelta(milliseconds=i * rng.randrange(4000, 40000))
+        when = start
+        for _ in range(rng.randrange(3, 8)):
+            when += timedelta(milliseconds=rng.randrange(4000, 40000))
             out.append(replace(
                 base, time=when, method="POST", client_ip=WEBSHELL_IP, user_agent="antSword/v2.1",
                 elapsed_ms=rng.randrange(30, 400), request_bytes=rng.randrange(200, 3000),

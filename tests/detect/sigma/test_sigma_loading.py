@@ -255,3 +255,10 @@ def test_compiled_rule_pickles(make_rule: RuleFactory) -> None:
     assert copy.info == rule.info
     assert copy.exhunt == {"group": "g"}
     assert copy.literals("iis.w3c") == rule.literals("iis.w3c") == {"/ecp/"}
+
+
+def test_duplicate_yaml_key(tmp_path: Path) -> None:
+    text = rule_text("sel:\n  cs-method: POST\n  cs-method: GET\ncondition: sel")
+    error = _error(_write(tmp_path, "dup.yml", text))
+    assert error.reason == "invalid YAML: Duplicate key 'cs-method'"
+    assert error.line == 7

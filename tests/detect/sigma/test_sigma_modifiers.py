@@ -179,7 +179,9 @@ def test_base64offset(make_rule: RuleFactory, prefix: bytes) -> None:
         ("-", False),
         ("garbage", False),
         ("10.1.2.3:51234", True),
-        ("198.51.100.1, 10.0.0.9", True),
+        ("10.0.0.9, 198.51.100.1", True),
+        ("198.51.100.1, 10.0.0.9", False),
+        ("198.51.100.1 10.0.0.9", False),
     ],
 )
 def test_cidr(make_rule: RuleFactory, value: str, expected: bool) -> None:

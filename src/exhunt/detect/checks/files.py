@@ -159,6 +159,7 @@ class WebScriptCheck(RecordRule):
             paths=(path,),
             sha256=(fields["sha256"],) if fields.get("sha256") else (),
             summary=f"{path} ({what}; modified {fields.get('mtime') or 'unknown'})",
+            group="webshell",
             link=path.lower(),
             extra_keys=(url_key(url),) if url else (),
         )

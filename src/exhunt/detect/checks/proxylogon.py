@@ -48,7 +48,10 @@ _STEPS = (
     ("ssrf:autodiscover", re.compile(r"^/autodiscover", re.I)),
     ("ssrf:emsmdb", re.compile(r"^/mapi/emsmdb", re.I)),
     ("ssrf:proxylogon", re.compile(r"^/ecp/proxylogon\.ecp", re.I)),
-    ("ssrf:reset-vdir", re.compile(r"^/ecp/ddi/ddiservice\.svc/setobject.*schema=reset\w*virtualdirectory", re.I)),
+    (
+        "ssrf:reset-vdir",
+        re.compile(r"^/ecp/ddi/ddiservice\.svc/setobject.*schema=reset\w*virtualdirectory", re.I),
+    ),
     ("ssrf:ddi-set", re.compile(r"^/ecp/ddi/ddiservice\.svc/setobject", re.I)),
     ("ssrf:ddi-get", re.compile(r"^/ecp/ddi/ddiservice\.svc/getobject", re.I)),
     ("ssrf:ews", re.compile(r"^/ews/", re.I)),
@@ -126,7 +129,9 @@ def classify_chain(hits: Sequence[Hit], facts: ChainFacts) -> Classification | N
         )
     if proven:
         best = max(proven, key=lambda h: h.effective_severity.rank)
-        return Classification(Category.EXPLOITATION, best.effective_severity, best.rule.title, "", best.rule.id)
+        return Classification(
+            Category.EXPLOITATION, best.effective_severity, best.rule.title, "", best.rule.id
+        )
     if _succeeded(hits, "ssrf:proxylogon", "241") or _succeeded(hits, "ssrf:ews", "200"):
         return Classification(
             Category.EXPLOITATION,

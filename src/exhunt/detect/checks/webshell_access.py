@@ -13,16 +13,16 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from exhunt.detect.context import ScanContext
 from exhunt.detect.hits import make_hit, request_view
-from exhunt.detect.rules import RecordRule, register_check
+from exhunt.detect.rules import CLASSIFIERS, ChainFacts, Classification, RecordRule, register_check
 from exhunt.detect.stock import DROP_FOLDERS, SERVER_SIDE, stock_files, url_key
 from exhunt.model import Category, Hit, Record, RuleInfo, Severity
 
 ANSWERED = frozenset({"200", "500"})
-GROUP = "webshell-request"
+GROUP = "webshell"
 
 PROBE = RuleInfo(
     id="exhunt.webshell.probe",
@@ -73,3 +73,42 @@ class WebShellRequestCheck(RecordRule):
             paths=(view.stem or "",),
             extra_keys=(url_key(stem),),
         )
+
+
+def classify_webshell(hits: Sequence[Hit], facts: ChainFacts) -> Classification | None:
+    """One web shell: the file, the requests for it, who sent them; or only probes for it."""
+    answered = [h for h in hits if "answered" in h.tags]
+    files = [h for h in hits if h.record.source.artifact == "fs.file"]
+    severity = max((h.effective_severity for h in hits), key=lambda s: s.rank)
+    where = (files[0].indicators.paths or ("",))[0] if files else _url(hits)
+    clients = sorted({ip for h in answered for ip in h.indicators.ips})
+    if answered:
+        used = f", used from {', '.join(clients[:3])}" if clients else ", used"
+        more = f" and {len(clients) - 3} more" if len(clients) > 3 else ""
+        return Classification(
+            Category.WEBSHELL,
+            Severity.CRITICAL,
+            f"Web shell {where}{used}{more}",
+            "",
+            WebShellRequestCheck.info.id,
+        )
+    if files:
+        category = max((h.effective_category for h in files), key=lambda c: c.stage)
+        return Classification(category, severity, f"Web shell candidate {where}", "")
+    return Classification(
+        Category.ATTEMPT,
+        Severity.MEDIUM,
+        f"Probes for a web shell at {where} (not served)",
+        "",
+        PROBE.id,
+    )
+
+
+def _url(hits: Sequence[Hit]) -> str:
+    for hit in hits:
+        if hit.indicators.urls:
+            return hit.indicators.urls[0].split("?")[0]
+    return "an unknown path"
+
+
+CLASSIFIERS.register(GROUP)(classify_webshell)

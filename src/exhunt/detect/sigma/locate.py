@@ -25,6 +25,7 @@ _SECTIONS = {
     "detection": "detection",
 }
 _QUOTED = re.compile(r"'([^']+)'")
+_DUPLICATE = re.compile(r"Duplicate key '(.*)'")
 
 
 def error_line(text: str, error: Exception) -> int | None:
@@ -32,6 +33,9 @@ def error_line(text: str, error: Exception) -> int | None:
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
         return error.problem_mark.line + 1
     message = str(error.args[0]) if error.args else str(error)
+    duplicate = _DUPLICATE.match(message)
+    if duplicate:
+        return find_line(text, None, key=duplicate.group(1), nth=2)
     section = _section(type(error).__name__, message)
     if section == "detection" and "condition" in message.lower():
         return find_line(text, section, key="condition")
@@ -43,23 +47,28 @@ def error_line(text: str, error: Exception) -> int | None:
 
 
 def find_line(
-    text: str, section: str | None, *, token: str | None = None, key: str | None = None
+    text: str,
+    section: str | None,
+    *,
+    token: str | None = None,
+    key: str | None = None,
+    nth: int = 1,
 ) -> int | None:
-    """The line of the first node under top-level key ``section`` (anywhere when ``None``)
+    """The line of the ``nth`` node under top-level key ``section`` (anywhere when ``None``)
     that is the key ``key`` or holds ``token``; else of ``section`` itself."""
     try:
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError:
         return None
     for root in documents:
-        line = _in_document(root, section, token, key)
+        line = _in_document(root, section, token, key, nth)
         if line is not None:
             return line
     return None
 
 
 def _in_document(
-    root: yaml.Node | None, section: str | None, token: str | None, key: str | None
+    root: yaml.Node | None, section: str | None, token: str | None, key: str | None, nth: int
 ) -> int | None:
     if not isinstance(root, yaml.MappingNode):
         return None
@@ -77,7 +86,9 @@ def _in_document(
     for node, is_key in _scalars(scope):
         text = str(node.value)
         if (key is not None and is_key and text == key) or (token is not None and token in text):
-            return node.start_mark.line + 1
+            nth -= 1
+            if nth == 0:
+                return node.start_mark.line + 1
     return section_line
 
 
@@ -104,6 +115,8 @@ def _scalars(node: yaml.Node) -> Iterator[tuple[yaml.ScalarNode, bool]]:
 
 
 def _section(class_name: str, message: str) -> str | None:
+    if not class_name.startswith("Sigma"):
+        return None
     name = class_name.removeprefix("Sigma").removesuffix("Error").lower()
     if name == "modified" and "windash" in message:  # pySigma's windash limit uses this class
         return "detection"

@@ -220,23 +220,25 @@ def _cidr(value: Cidr) -> ValueTest:
     network = value.network
 
     def test(found: str | None) -> bool:
-        return found is not None and any(address in network for address in _addresses(found))
+        address = None if found is None else client_address(found)
+        return address is not None and address in network
 
     return test
 
 
-def _addresses(text: str) -> list[IPv4Address | IPv6Address]:
-    """Addresses in a field: one address, ``ip:port``, ``[ipv6]:port`` or a list of hops."""
-    found: list[IPv4Address | IPv6Address] = []
-    for token in text.replace(",", " ").split():
-        candidates = (token, token.rsplit(":", 1)[0].strip("[]"))
-        for candidate in candidates:
-            try:
-                found.append(ip_address(candidate))
-                break
-            except ValueError:
-                continue
-    return found
+def client_address(text: str) -> IPv4Address | IPv6Address | None:
+    """The address in a field: ``ip``, ``ip:port`` or ``[ipv6]:port``; of a list of hops
+    (Rps_Http ``ClientIpAddress``, ``X-Forwarded-For``), the first: the original client."""
+    tokens = text.replace(",", " ").split()
+    if not tokens:
+        return None
+    token = tokens[0]
+    for candidate in (token, token.rsplit(":", 1)[0].strip("[]")):
+        try:
+            return ip_address(candidate)
+        except ValueError:
+            continue
+    return None
 
 
 def _field_ref(field: str, ref: FieldRef, artifact: str) -> Predicate:

@@ -32,7 +32,10 @@ def fold(value: str) -> str:
 
 
 def text_test(texts: Sequence[Text], *, require_all: bool) -> StringTest:
-    """One test over string values (already folded unless the texts are cased)."""
+    """One test of a string against Sigma strings: any of them, or all.
+
+    The returned test expects its argument :func:`fold`-ed unless the texts are ``cased``.
+    """
     groups: dict[str, list[str]] = {"equals": [], "prefix": [], "suffix": [], "contains": []}
     others: list[StringTest] = []
     for tokens in (_tokens(text) for text in texts):
