@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from exhunt import __version__
-from exhunt.artifacts.base import ARTIFACTS, Artifact, LineLog
+from exhunt.artifacts.base import HEAD_SIZE, classify
+from exhunt.artifacts.textlog import LogStats
 from exhunt.detect.context import DEFAULT_INTERNAL, ScanContext
 from exhunt.detect.engine import (
     FileResult,
@@ -47,6 +48,7 @@ from exhunt.findings.coverage import FileSpan, build_coverage
 from exhunt.findings.exposure import BuildHistory, Observation, exchange_info, observe
 from exhunt.findings.timeline import build_timeline
 from exhunt.findings.verdict import EvidenceHealth, decide
+from exhunt.model import Source
 from exhunt.options import ScanOptions
 
 log = logging.getLogger(__name__)
@@ -57,12 +59,14 @@ Progress = Callable[[str, int, int], None]
 LOG_SUFFIXES = (".log", ".txt")
 PARALLEL_MIN_BYTES = 32 << 20
 """Below this much log data a scan stays in one process: workers cost more than they save."""
+BATCH_MIN_BYTES = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class LogTask:
     file: EvidenceFile
-    artifact: str
+    artifact: str | None = None
+    """The parser's type; None lets the worker sniff the file (most files are logs)."""
 
 
 def scan(
@@ -147,17 +151,12 @@ def _scan(
 
 
 def find_logs(evidence: Evidence) -> list[LogTask]:
-    """Every log file of the evidence with the parser that claims it most surely."""
-    parsers: list[type[Artifact]] = [cls for cls in ARTIFACTS if issubclass(cls, LineLog)]
-    tasks = []
-    for file in evidence.files:
-        if file.size == 0 or not file.rel.lower().endswith(LOG_SUFFIXES):
-            continue
-        head = evidence.head(file)
-        best = max(((cls.claims(file, head), cls.type) for cls in parsers), default=(0, ""))
-        if best[0] > 0:
-            tasks.append(LogTask(file, best[1]))
-    return tasks
+    """Every file that may be a log; the workers read each one's preamble to know its kind."""
+    return [
+        LogTask(file)
+        for file in evidence.files
+        if file.size > 0 and file.rel.lower().endswith(LOG_SUFFIXES)
+    ]
 
 
 def run_logs(
@@ -187,7 +186,9 @@ def _serial(
 ) -> Iterable[FileResult]:
     done = 0
     for task in tasks:
-        yield _run_task(task, spec, context, window)
+        result = _run_task(task, spec, context, window)
+        if result is not None:
+            yield result
         done += task.file.size
         if progress:
             progress("logs", done, total)
@@ -204,22 +205,48 @@ def _parallel(
 ) -> list[FileResult]:
     results: list[FileResult] = []
     done = 0
+    _plans(spec)  # built before the workers start, so forked workers inherit them
+    batches = _batches(tasks, max(total // (workers * 8), BATCH_MIN_BYTES))
     with ProcessPoolExecutor(
         max_workers=workers, initializer=_worker_init, initargs=(spec,)
     ) as pool:
-        futures: dict[Future[FileResult], LogTask] = {
-            pool.submit(_run_task, task, spec, context, window): task for task in tasks
+        futures: dict[Future[list[FileResult]], list[LogTask]] = {
+            pool.submit(_run_batch, batch, spec, context, window): batch for batch in batches
         }
         for future in as_completed(futures):
-            task = futures[future]
+            batch = futures[future]
             try:
-                results.append(future.result())
+                results.extend(future.result())
             except Exception as exc:  # a worker died: record it, keep the other files
-                results.append(_failed_result(task, exc))
-            done += task.file.size
+                results.extend(_failed_result(task, exc) for task in batch)
+            done += sum(task.file.size for task in batch)
             if progress:
                 progress("logs", done, total)
     return results
+
+
+def _batches(tasks: Sequence[LogTask], target: int) -> list[list[LogTask]]:
+    """Group files (largest first) so each job carries about ``target`` bytes: hourly logs
+    are small and many, and one job per file would spend more on messages than on work."""
+    batches: list[list[LogTask]] = []
+    current: list[LogTask] = []
+    size = 0
+    for task in tasks:
+        current.append(task)
+        size += task.file.size
+        if size >= target:
+            batches.append(current)
+            current, size = [], 0
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _run_batch(
+    batch: Sequence[LogTask], spec: RuleSpec, context: ScanContext, window: TimeWindow
+) -> list[FileResult]:
+    results = (_run_task(task, spec, context, window) for task in batch)
+    return [result for result in results if result is not None]
 
 
 _PLANS: dict[RuleSpec, dict[str, LogPlan]] = {}
@@ -237,24 +264,29 @@ def _plans(spec: RuleSpec) -> dict[str, LogPlan]:
 
 def _run_task(
     task: LogTask, spec: RuleSpec, context: ScanContext, window: TimeWindow
-) -> FileResult:
+) -> FileResult | None:
+    """Scan one file as its parser's kind; None when no parser claims it."""
     try:
-        return scan_log_file(task.file, task.artifact, _plans(spec)[task.artifact], context, window)
+        artifact = task.artifact or _sniff(task.file)
+        if artifact is None:
+            return None
+        return scan_log_file(task.file, artifact, _plans(spec)[artifact], context, window)
     except Exception as exc:  # a parser bug on one file must not lose the others' findings
         log.debug("scanning %s failed", task.file.rel, exc_info=True)
         return _failed_result(task, exc)
 
 
-def _failed_result(task: LogTask, exc: BaseException) -> FileResult:
-    from exhunt.artifacts.textlog import LogStats
-    from exhunt.model import Source
+def _sniff(file: EvidenceFile) -> str | None:
+    with open(file.real, "rb") as fh:
+        return classify(file, fh.read(HEAD_SIZE))
 
-    result = FileResult(
-        Source(task.artifact, task.file.rel, task.file.windows_path), task.file.size, LogStats()
-    )
-    result.problems.append(
-        Problem(task.artifact, f"parser failed: {type(exc).__name__}: {exc}", task.file.rel)
-    )
+
+def _failed_result(task: LogTask, exc: BaseException) -> FileResult:
+    artifact = task.artifact or "log"
+    source = Source(artifact, task.file.rel, task.file.windows_path)
+    result = FileResult(source, task.file.size, LogStats())
+    message = f"parser failed: {type(exc).__name__}: {exc}"
+    result.problems.append(Problem(artifact, message, task.file.rel))
     return result
 
 
@@ -353,14 +385,7 @@ def _evidence_info(
 
 
 def _host_from_logs(results: Sequence[FileResult]) -> str | None:
-    for result in results:
-        record = result.stats.first_record
-        if record is not None:
-            for name in ("ServerHostName", "ServerName", "s-computername"):
-                value = record.fields.get(name)
-                if value and value != "-":
-                    return value
-    return None
+    return next((result.host for result in results if result.host), None)
 
 
 def _errors(problems: Sequence[Problem], ruleset: RuleSet) -> list[ScanError]:

@@ -135,3 +135,17 @@ class FileArtifact(Artifact):
     @abstractmethod
     def iter_records(self, evidence: Evidence, file: EvidenceFile) -> Iterator[Record]:
         """Yield the records of one evidence file."""
+
+
+HEAD_SIZE = 4096
+
+
+def classify(file: EvidenceFile, head: bytes) -> str | None:
+    """The type of the line-log parser that claims ``file`` most surely, if any does."""
+    best, kind = 0, None
+    for cls in ARTIFACTS:
+        if issubclass(cls, LineLog):
+            score = cls.claims(file, head)
+            if score > best:
+                best, kind = score, cls.type
+    return kind

@@ -14,6 +14,7 @@ References:
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from typing import TYPE_CHECKING, ClassVar
 
@@ -45,7 +46,7 @@ class ExchangeCsvLog(LineLog):
         return 0
 
     def split_field_names(self, value: str) -> tuple[str, ...]:
-        return tuple(name.strip() for name in value.split(","))
+        return _field_names(value)
 
     def set_fields(self, state: HeaderState, names: tuple[str, ...]) -> None:
         state.fields = names
@@ -85,6 +86,12 @@ class ExchangeCsvLog(LineLog):
 
 
 _QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
+
+
+@functools.lru_cache(maxsize=64)
+def _field_names(value: str) -> tuple[str, ...]:
+    """Column names of a header; cached, since every hourly file repeats the same one."""
+    return tuple(name.strip() for name in value.split(","))
 
 
 def _split_csv(line: str) -> list[str]:

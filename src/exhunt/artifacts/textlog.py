@@ -41,6 +41,35 @@ class LineMatcher(Protocol):
         """Return (line start offset, ids of the literals found in the line), by offset."""
 
 
+class MarkingMatcher(LineMatcher, Protocol):
+    """A matcher that also finds the reader's structural markers in the same pass."""
+
+    def scan(self, block: bytes) -> tuple[Sequence[tuple[int, frozenset[int]]], list[list[int]]]:
+        """Selected lines as :meth:`select`, and the end offsets of each marker, in order."""
+
+
+Marker = tuple[bytes, bool]
+"""A byte string the reader needs located, and whether its first occurrence is enough."""
+
+
+def markers_for(parser: LineLog) -> tuple[Marker, ...]:
+    """What the reader looks for in every block besides the rules' literals.
+
+    Directive lines and repeated header rows (every occurrence), and whether the block has a
+    NUL byte or an empty line at all (the first occurrence is enough: both are rare).
+    """
+    prefixes = tuple((b"\n" + prefix, False) for prefix in parser.header_prefixes)
+    return ((b"\n#", False), (b"\x00", True), (b"\n\n", True), (b"\n\r\n", True), *prefixes)
+
+
+@dataclass(slots=True)
+class _Structure:
+    selected: dict[int, frozenset[int] | object]
+    controls: list[int]
+    first_nul: int
+    has_empty: bool
+
+
 @dataclass(slots=True)
 class BadRecord:
     line: int
@@ -132,10 +161,14 @@ class LogReader:
         self._last_good: datetime | None = None
         self._tail: _Outcome | None = None
         """The last data line read so far, when no prefilter selected it; settled at the end."""
+        self._lineno = 1
+        """Line number of the next block's first line."""
+        self._markers = markers_for(parser)
 
     def __iter__(self) -> Iterator[tuple[Record, frozenset[int] | None]]:
         digest = hashlib.sha256()
         for block in self._blocks(digest):
+            block.lineno = self._lineno
             yield from self._read_block(block)
         if self._tail is not None:
             self._commit(self._tail)
@@ -147,7 +180,7 @@ class LogReader:
 
     def _blocks(self, digest: hashlib._Hash) -> Iterator[_Block]:
         carry = b""
-        lineno = 1
+        lineno = 0  # set by the reader once the previous block's lines are counted
         first = True
         while True:
             chunk = self.fh.read(self.block_size)
@@ -167,21 +200,22 @@ class LogReader:
                 # One byte over the cap is kept so the block still sees the line as too long.
                 carry = data[: MAX_LINE + 1]
                 continue
-            block, carry = data[: cut + 1], data[cut + 1 :]
+            if cut == len(data) - 1:
+                block, carry = data, b""  # the usual end of a file: no copy
+            else:
+                block, carry = data[: cut + 1], data[cut + 1 :]
             yield _block(block, lineno, eof=False)
-            lineno += block.count(b"\n")
 
     # -- one block ------------------------------------------------------------------------
 
     def _read_block(self, block: _Block) -> Iterator[tuple[Record, frozenset[int] | None]]:
         data = block.data
-        controls = self._control_lines(data)
+        found = self._structure(data)
+        controls, selected = found.controls, found.selected
         control_set = set(controls)
-        damaged = self._damaged_lines(data, block.cut)
-        selected = self._selected(data)
+        damaged = self._damaged_lines(data, block.cut, found.first_nul)
         extra = self._first_line(data, control_set)
         tail = self._tail_line(data, control_set, selected, extra)
-        self._count_records(block, len(controls))
         counter = _LineCounter(data, block.lineno)
         for start, ids in _merge(controls, selected, extra, tail):
             end = data.find(b"\n", start)
@@ -200,6 +234,39 @@ class LogReader:
         for start, reason in sorted(damaged.items()):
             if start not in selected and start not in extra and start != tail:
                 self.stats.bad(counter.at(start), reason)
+        newlines = counter.at(len(data)) - block.lineno
+        self._count_records(block, newlines, len(controls), found.has_empty)
+        self._lineno = block.lineno + newlines
+
+    def _structure(self, data: bytes) -> _Structure:
+        """Selected lines and structural markers: from the prefilter's pass when it can."""
+        scan = getattr(self.matcher, "scan", None)
+        if scan is None or getattr(self.matcher, "markers", None) != self._markers:
+            return _Structure(
+                self._selected(data),
+                self._control_lines(data),
+                data.find(b"\x00"),
+                b"\n\n" in data or b"\n\r\n" in data,
+            )
+        lines, ends = scan(data)
+        directives, nul, empty_lf, empty_crlf, *prefixed = ends
+        controls = [end - 1 for end in directives]
+        for (marker, _), hits in zip(self._markers[4:], prefixed, strict=True):
+            controls.extend(end - len(marker) + 1 for end in hits)
+        controls.extend(self._block_start_controls(data))
+        header = self._state.header_prefix
+        if header and header not in self.parser.header_prefixes:
+            controls.extend(_line_starts_with(data, header))
+        return _Structure(
+            dict(lines),
+            sorted(set(controls)),
+            nul[0] - 1 if nul else -1,
+            bool(empty_lf or empty_crlf),
+        )
+
+    def _block_start_controls(self, data: bytes) -> list[int]:
+        prefixes = (b"#", *self.parser.header_prefixes)
+        return [0] if data.startswith(prefixes) else []
 
     def _control_lines(self, data: bytes) -> list[int]:
         """Starts of directive lines (``#...``) and repeated header rows."""
@@ -211,9 +278,9 @@ class LogReader:
             starts.extend(_line_starts_with(data, prefix))
         return sorted(set(starts))
 
-    def _damaged_lines(self, data: bytes, cut: tuple[int, ...]) -> dict[int, str]:
+    def _damaged_lines(self, data: bytes, cut: tuple[int, ...], first_nul: int) -> dict[int, str]:
         damaged: dict[int, str] = {}
-        pos = data.find(b"\x00")
+        pos = first_nul
         while pos != -1:
             start = data.rfind(b"\n", 0, pos) + 1
             end = data.find(b"\n", pos)
@@ -262,12 +329,16 @@ class LogReader:
         self._tail = None
         return None if last in selected or last in extra else last
 
-    def _count_records(self, block: _Block, control_count: int) -> None:
+    def _count_records(
+        self, block: _Block, newlines: int, control_count: int, has_empty: bool
+    ) -> None:
         data = block.data
-        lines = data.count(b"\n")
+        lines = newlines
         if block.eof and data and not data.endswith(b"\n"):
             lines += 1
-        empty = len(_EMPTY_AFTER.findall(data)) + data.startswith((b"\n", b"\r\n"))
+        empty = int(data.startswith((b"\n", b"\r\n")))
+        if has_empty:
+            empty += len(_EMPTY_AFTER.findall(data))
         self.stats.records += max(lines - empty - control_count, 0)
 
     def _apply_control(self, raw: bytes, lineno: int) -> None:

@@ -32,6 +32,7 @@ PRODUCT_NAMES = {
 Build = tuple[int, int, int, int]
 
 
+@cache
 def parse_build(text: str) -> Build | None:
     """``15.01.2106.002`` or ``15.1.2106.2`` as numbers; three parts get revision 0."""
     parts = text.strip().split(".")

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from exhunt.artifacts.base import ARTIFACTS, LineLog
 from exhunt.artifacts.filetree import FileTreeReader, TreeStats
-from exhunt.artifacts.textlog import LogReader, LogStats
+from exhunt.artifacts.textlog import LogReader, LogStats, markers_for
 from exhunt.detect.context import ScanContext
-from exhunt.detect.prefilter import LiteralMatcher, build_matcher
+from exhunt.detect.prefilter import LiteralMatcher, Pattern, build_matcher
 from exhunt.detect.rules import RecordRule, RuleSet
 from exhunt.model import Hit, Record, Source
 
@@ -62,6 +62,8 @@ class FileResult:
     hits: list[Hit] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     builds: list[tuple[str, datetime | None]] = field(default_factory=list)
+    host: str | None = None
+    """The server name the log itself gives, if any."""
     seconds: float = 0.0
 
 
@@ -89,12 +91,17 @@ class LogPlan:
                 self._full.append(index)
                 continue
             for literal in literals:
-                lid = literal_ids.setdefault(literal.lower(), len(literal_ids))
+                key = literal if isinstance(literal, Pattern) else literal.lower()
+                lid = literal_ids.setdefault(key, len(literal_ids))
                 if lid == len(self._by_literal):
                     self._by_literal.append([])
                 self._by_literal[lid].append(index)
         self.literals = list(literal_ids)
-        self.matcher: LiteralMatcher | None = None if self._full else build_matcher(self.literals)
+        parser = ARTIFACTS.get(artifact)()
+        markers = markers_for(parser) if self.literals and isinstance(parser, LineLog) else ()
+        self.matcher: LiteralMatcher | None = (
+            None if self._full else build_matcher(self.literals, markers)
+        )
 
     def rules_for(self, ids: frozenset[int] | None) -> Iterable[RecordRule]:
         if ids is None:
@@ -136,8 +143,26 @@ def scan_log_file(
         result.problems.append(Problem(artifact, f"read failed: {exc}", file.rel))
     _note_builds(parser, reader.stats, result)
     _note_bad_records(reader.stats, result)
+    _slim(result)
     result.seconds = time.perf_counter() - started
     return result
+
+
+HOST_FIELDS = ("ServerHostName", "ServerName", "s-computername")
+
+
+def _slim(result: FileResult) -> None:
+    """Keep what the scan needs of the edge records and directives; results cross processes."""
+    stats = result.stats
+    record = stats.first_record
+    if record is not None:
+        for name in HOST_FIELDS:
+            value = record.fields.get(name)
+            if value and value != "-":
+                result.host = value
+                break
+    stats.first_record = stats.last_record = None
+    stats.directives = [d for d in stats.directives if d[1].lower() != "fields"]
 
 
 def scan_tree(

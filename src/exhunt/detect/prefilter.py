@@ -5,6 +5,10 @@ line it can match (design.md section 6). The automaton finds the lines holding a
 which literals they hold, so only those lines are parsed and only the rules they concern are
 evaluated. Matching is case-insensitive (Sigma's default).
 
+A rule may also give a :class:`Pattern` (a regular expression) where one literal would select
+too many lines, for example a script extension under a folder. hyperscan runs patterns in the
+same pass; the portable engine runs them with Python's ``re``.
+
 hyperscan is used where its wheel exists (x86_64); pyahocorasick everywhere else. Set
 ``EXHUNT_PREFILTER=ahocorasick`` to force the portable engine.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Sequence
 
 import ahocorasick
@@ -25,6 +30,15 @@ try:  # optional accelerator: no wheel for Linux aarch64
     HAS_HYPERSCAN = True
 except ImportError:  # pragma: no cover - depends on the platform
     HAS_HYPERSCAN = False
+
+
+class Pattern(str):
+    """A prefilter needle that is a regular expression (PCRE subset, no lookaround), not text.
+
+    It must not match across a line end; matching ignores case.
+    """
+
+    __slots__ = ()
 
 
 class LiteralMatcher:
@@ -45,16 +59,21 @@ class LiteralMatcher:
 
 
 class HyperscanMatcher(LiteralMatcher):
+    """Literals, patterns and the log reader's structural markers in one hyperscan pass."""
+
     engine = "hyperscan"
 
-    def __init__(self, literals: Sequence[str]) -> None:
+    def __init__(self, literals: Sequence[str], markers: Sequence[tuple[bytes, bool]] = ()) -> None:
         super().__init__(literals)
+        self.markers = tuple(markers)
+        count = len(self.literals)
+        expressions = [_hs_expression(literal) for literal in self.literals]
+        flags = [hyperscan.HS_FLAG_CASELESS] * count
+        for marker, first_only in self.markers:
+            expressions.append(_hs_escape_bytes(marker))
+            flags.append(hyperscan.HS_FLAG_SINGLEMATCH if first_only else 0)
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._db.compile(
-            expressions=[_hs_escape(literal) for literal in self.literals],
-            ids=list(range(len(self.literals))),
-            flags=[hyperscan.HS_FLAG_CASELESS] * len(self.literals),
-        )
+        self._db.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
 
     def _ends(self, block: bytes) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
@@ -66,6 +85,23 @@ class HyperscanMatcher(LiteralMatcher):
         self._db.scan(block, match_event_handler=on_match)
         return found
 
+    def select(self, block: bytes) -> list[tuple[int, frozenset[int]]]:
+        return self.scan(block)[0] if self.markers else super().select(block)
+
+    def scan(self, block: bytes) -> tuple[list[tuple[int, frozenset[int]]], list[list[int]]]:
+        """Selected lines, and the end offsets of each marker (in marker order)."""
+        count = len(self.literals)
+        literal_ends: list[tuple[int, int]] = []
+        marker_ends: list[list[int]] = [[] for _ in self.markers]
+        for end, pattern in self._ends(block):
+            if pattern < count:
+                literal_ends.append((end, pattern))
+            else:
+                marker_ends[pattern - count].append(end)
+        for ends in marker_ends:
+            ends.sort()
+        return _group_by_line(block, literal_ends), marker_ends
+
 
 class AhoCorasickMatcher(LiteralMatcher):
     engine = "pyahocorasick"
@@ -73,31 +109,57 @@ class AhoCorasickMatcher(LiteralMatcher):
     def __init__(self, literals: Sequence[str]) -> None:
         super().__init__(literals)
         self._automaton = ahocorasick.Automaton()
+        self._patterns: list[tuple[int, re.Pattern[bytes]]] = []
         for index, literal in enumerate(self.literals):
-            # Keys in the same latin-1 view of the UTF-8 bytes as the text searched.
-            self._automaton.add_word(literal.encode("utf-8").lower().decode("latin-1"), index)
-        self._automaton.make_automaton()
+            if isinstance(literal, Pattern):
+                self._patterns.append((index, re.compile(literal.encode(), re.IGNORECASE)))
+            else:
+                # Keys in the same latin-1 view of the UTF-8 bytes as the text searched.
+                key = literal.encode("utf-8").lower().decode("latin-1")
+                self._automaton.add_word(key, index)
+        self._has_words = len(self._patterns) < len(self.literals)
+        if self._has_words:
+            self._automaton.make_automaton()
 
     def _ends(self, block: bytes) -> list[tuple[int, int]]:
-        # latin-1 maps each byte to one character, so offsets stay byte offsets.
-        text = block.lower().decode("latin-1")
-        return [(end + 1, index) for end, index in self._automaton.iter(text)]
+        found: list[tuple[int, int]] = []
+        if self._has_words:
+            # latin-1 maps each byte to one character, so offsets stay byte offsets.
+            text = block.lower().decode("latin-1")
+            found = [(end + 1, index) for end, index in self._automaton.iter(text)]
+        for index, pattern in self._patterns:
+            found.extend((match.end(), index) for match in pattern.finditer(block))
+        return found
 
 
-def build_matcher(literals: Sequence[str]) -> LiteralMatcher:
-    """The fastest available matcher for ``literals``; no literals gives one that finds nothing."""
+def build_matcher(
+    literals: Sequence[str], markers: Sequence[tuple[bytes, bool]] = ()
+) -> LiteralMatcher:
+    """The fastest available matcher for ``literals``; no literals gives one that finds nothing.
+
+    ``markers`` (byte strings, and whether the first occurrence is enough) are located in the
+    same pass by engines that can; others leave them to the caller.
+    """
     if not literals:
         return LiteralMatcher(())
     forced = os.environ.get("EXHUNT_PREFILTER", "").lower()
     if HAS_HYPERSCAN and forced != "ahocorasick":
-        return HyperscanMatcher(literals)
+        return HyperscanMatcher(literals, markers)
     return AhoCorasickMatcher(literals)
+
+
+def _hs_expression(needle: str) -> bytes:
+    return needle.encode("utf-8") if isinstance(needle, Pattern) else _hs_escape(needle)
 
 
 def _hs_escape(literal: str) -> bytes:
     """A hyperscan pattern matching ``literal`` exactly: every non-alphanumeric byte as \\xHH."""
+    return _hs_escape_bytes(literal.encode("utf-8"))
+
+
+def _hs_escape_bytes(literal: bytes) -> bytes:
     out = bytearray()
-    for byte in literal.encode("utf-8"):
+    for byte in literal:
         if chr(byte).isalnum() and byte < 128:
             out.append(byte)
         else:

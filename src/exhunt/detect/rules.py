@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import pickle
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from exhunt.detect.context import ScanContext
 from exhunt.exceptions import RuleError
 from exhunt.model import Category, Hit, Record, RuleInfo, Severity
 from exhunt.registry import Registry
 
+if TYPE_CHECKING:
+    from exhunt.detect.sigma.rule import CompiledSigmaRule
+
 log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+"""Bumped when the compiled rule form changes, so old caches are not read."""
 
 
 class RecordRule(ABC):
@@ -116,7 +126,6 @@ def load_ruleset(spec: RuleSpec) -> RuleSet:
         RuleError: a rule is invalid and ``spec.skip_invalid`` is false.
     """
     from exhunt.detect.ioc import load_ioc_rules
-    from exhunt.detect.sigma import load_sigma_rules
     from exhunt.detect.sigmarule import SigmaRecordRule
 
     sigma_paths = list(spec.sigma_paths)
@@ -126,15 +135,88 @@ def load_ruleset(spec: RuleSpec) -> RuleSet:
         sigma_paths.insert(0, bundled_rules_dir() / "sigma")
         ioc_paths.insert(0, bundled_rules_dir() / "iocs")
         rules.extend(cls() for cls in CHECKS)
-    sigma = load_sigma_rules(sigma_paths, skip_invalid=spec.skip_invalid)
+    sigma = load_sigma_cached(sigma_paths, spec.skip_invalid)
     rules.extend(SigmaRecordRule(rule) for rule in sigma.rules if rule.active)
     rules.extend(load_ioc_rules(ioc_paths))
     return RuleSet(
         rules=rules,
-        errors=list(sigma.errors),
-        inactive=[f"{r.info.id} ({r.path.name})" for r in sigma.inactive],
+        errors=[RuleError(reason, path, line) for reason, path, line in sigma.errors],
+        inactive=[f"{r.info.id} ({r.path.name})" for r in sigma.rules if not r.active],
         version=_content_version(bundled_rules_dir()) if spec.bundled else "user",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSigma:
+    """What a cache keeps of a Sigma load: compiled rules and the failures that were skipped."""
+
+    rules: list[CompiledSigmaRule]
+    errors: list[tuple[str, str | None, int | None]]
+
+
+def load_sigma_cached(paths: Sequence[Path], skip_invalid: bool) -> CompiledSigma:
+    """Sigma rules compiled once, then loaded from a cache keyed by their content.
+
+    Compiling needs pySigma and takes seconds for large rule sets; the cache (in
+    ``$EXHUNT_CACHE_DIR`` or the user's cache folder) holds only exhunt's own compiled form.
+    A missing, stale or unreadable cache is rebuilt; one that cannot be written is skipped.
+    """
+    files = [f for path in paths for f in _rule_files(path)]
+    key = _cache_key(files, skip_invalid)
+    cache = _cache_dir() / f"sigma-{key}.pickle"
+    try:
+        with cache.open("rb") as fh:
+            cached = pickle.load(fh)
+        if isinstance(cached, CompiledSigma):
+            return cached
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError):
+        pass
+    from exhunt.detect.sigma import load_sigma_rules
+
+    loaded = load_sigma_rules(paths, skip_invalid=skip_invalid)
+    compiled = CompiledSigma(
+        rules=list(loaded.rules),
+        errors=[(e.reason, e.path, e.line) for e in loaded.errors],
+    )
+    _write_cache(cache, compiled)
+    return compiled
+
+
+def _rule_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix in {".yml", ".yaml"} and p.is_file())
+    return [path]
+
+
+def _cache_key(files: Sequence[Path], skip_invalid: bool) -> str:
+    from exhunt import __version__
+
+    digest = hashlib.sha256(f"{__version__}|{skip_invalid}|{CACHE_FORMAT}".encode())
+    for file in files:
+        digest.update(str(file.resolve()).encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()[:32]
+
+
+def _cache_dir() -> Path:
+    configured = os.environ.get("EXHUNT_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "exhunt"
+
+
+def _write_cache(cache: Path, compiled: CompiledSigma) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=cache.parent, delete=False) as fh:
+            pickle.dump(compiled, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(fh.name, cache)
+    except OSError as exc:
+        log.debug("rule cache not written: %s", exc)
 
 
 def _content_version(root: Path) -> str:

@@ -22,6 +22,15 @@ BACK_END = "clientaccess/"
 # AA21-062A, Microsoft): a request for a script here that a stock install lacks stands out.
 DROP_FOLDERS = ("/owa/auth/", "/ecp/auth/", "/aspnet_client/", "/oab/")
 
+# Prefilter for the same condition: a server-side script below a drop folder, in one line. The
+# second form finds a stem that a CSV log quoted because it holds a comma.
+_FOLDERS = r"/(?:owa/auth|ecp/auth|aspnet_client|oab)/"
+_EXTENSIONS = r"\.(?:as[pachm]x?|asa|cshtml|vbhtml|svc|soap|rem|cer|shtml|stm|config)\b"
+DROP_SCRIPT_PATTERNS = (
+    rf'{_FOLDERS}[^ \t\r\n",]*{_EXTENSIONS}',
+    rf'"[^"\r\n]*{_FOLDERS}[^"\r\n]*{_EXTENSIONS}',
+)
+
 SERVER_SIDE = (
     ".aspx", ".ashx", ".asmx", ".asp", ".asa", ".asax", ".ascx", ".cshtml", ".vbhtml",
     ".svc", ".soap", ".rem", ".cer", ".shtml", ".stm", ".config",

@@ -117,7 +117,8 @@ def _exposure(
     current = history.current()
     assert current is not None
     facts = facts_for(current.build)
-    lacking = [o for o in history.timed if facts_for(o.build).lacks_fix(cve)]
+    lacking_builds = {b for b in {o.build for o in history.timed} if facts_for(b).lacks_fix(cve)}
+    lacking = [o for o in history.timed if o.build in lacking_builds]
     now_lacks = facts.lacks_fix(cve)
     if not lacking and not now_lacks:
         return None

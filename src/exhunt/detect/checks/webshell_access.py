@@ -17,8 +17,15 @@ from collections.abc import Iterator, Sequence
 
 from exhunt.detect.context import ScanContext
 from exhunt.detect.hits import make_hit, request_view
+from exhunt.detect.prefilter import Pattern
 from exhunt.detect.rules import CLASSIFIERS, ChainFacts, Classification, RecordRule, register_check
-from exhunt.detect.stock import DROP_FOLDERS, SERVER_SIDE, stock_files, url_key
+from exhunt.detect.stock import (
+    DROP_FOLDERS,
+    DROP_SCRIPT_PATTERNS,
+    SERVER_SIDE,
+    stock_files,
+    url_key,
+)
 from exhunt.model import Category, Hit, Record, RuleInfo, Severity
 
 ANSWERED = frozenset({"200", "500"})
@@ -54,9 +61,12 @@ class WebShellRequestCheck(RecordRule):
         return (self.info, PROBE)
 
     def literals(self, artifact: str) -> frozenset[str] | None:
-        return frozenset(DROP_FOLDERS)
+        return frozenset(Pattern(p) for p in DROP_SCRIPT_PATTERNS)
 
     def evaluate(self, record: Record, context: ScanContext) -> Iterator[Hit]:
+        native = (record.fields.get("cs-uri-stem") or record.fields.get("UrlStem") or "").lower()
+        if not native.endswith(SERVER_SIDE) or stock_files().has_url(native):
+            return  # cheap tests first: most selected lines are stock pages
         view = request_view(record)
         stem = (view.stem or "").lower()
         if not stem.endswith(SERVER_SIDE) or not any(f in stem for f in DROP_FOLDERS):

@@ -18,14 +18,18 @@ Example::
             ...
 """
 
+from typing import TYPE_CHECKING, Any
+
 from exhunt.detect.sigma.logsources import field_value
 from exhunt.detect.sigma.rule import CompiledSigmaRule
-from exhunt.detect.sigma.ruleset import (
-    RuleSetSummary,
-    SigmaRuleSet,
-    load_rule_file,
-    load_sigma_rules,
-)
+
+if TYPE_CHECKING:
+    from exhunt.detect.sigma.ruleset import (
+        RuleSetSummary,
+        SigmaRuleSet,
+        load_rule_file,
+        load_sigma_rules,
+    )
 
 __all__ = [
     "CompiledSigmaRule",
@@ -35,3 +39,14 @@ __all__ = [
     "load_rule_file",
     "load_sigma_rules",
 ]
+
+_LOADER = frozenset({"RuleSetSummary", "SigmaRuleSet", "load_rule_file", "load_sigma_rules"})
+
+
+def __getattr__(name: str) -> Any:
+    # The loader needs pySigma (slow to import); compiled rules, as from a cache, do not.
+    if name in _LOADER:
+        from exhunt.detect.sigma import ruleset
+
+        return getattr(ruleset, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

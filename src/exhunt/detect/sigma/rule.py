@@ -6,21 +6,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sigma.exceptions import SigmaError
-from sigma.rule import SigmaRule
-
 from exhunt.detect.sigma.ir import Node
 from exhunt.detect.sigma.literals import Literals, node_literals
-from exhunt.detect.sigma.locate import error_line, find_line
 from exhunt.detect.sigma.logsources import artifacts_for
-from exhunt.detect.sigma.metadata import CUSTOM_FIELD, MetadataError, custom_field, rule_info
 from exhunt.detect.sigma.predicates import build_predicate
-from exhunt.detect.sigma.regex import RegexError
-from exhunt.detect.sigma.translate import TranslationError, translate_rule
-from exhunt.exceptions import RuleError
 from exhunt.model import Record, RuleInfo
-
-_LOGSOURCE_KEYS = ("product", "category", "service")
 
 
 class CompiledSigmaRule:
@@ -100,41 +90,7 @@ class CompiledSigmaRule:
         return f"<CompiledSigmaRule {self.info.id} {self.info.title!r} {sorted(self.artifacts)}>"
 
 
-def compile_rule(rule: SigmaRule, path: Path, index: int, text: str) -> CompiledSigmaRule:
-    """Compile the ``index``-th rule of the file at ``path`` (whose content is ``text``).
-
-    Raises:
-        RuleError: naming the file and, where it can be found, the line.
-    """
-    try:
-        custom = custom_field(rule)
-        info = rule_info(rule, path, index, custom)
-        tree = translate_rule(rule)
-        return CompiledSigmaRule(info, path, custom, logsource_of(rule), tree)
-    except MetadataError as error:
-        line = find_line(text, CUSTOM_FIELD, key=error.key)
-        raise RuleError(str(error), str(path), line) from error
-    except TranslationError as error:
-        line = find_line(text, "detection", token=error.token) if error.token else None
-        raise RuleError(str(error), str(path), line) from error
-    except RegexError as error:
-        raise RuleError(str(error), str(path), find_line(text, "detection")) from error
-    except SigmaError as error:
-        raise RuleError(sigma_message(error), str(path), error_line(text, error)) from error
-
-
-def logsource_of(rule: SigmaRule) -> dict[str, str | None]:
-    """The rule's log source attributes, lower-cased."""
-    values = {key: getattr(rule.logsource, key, None) for key in _LOGSOURCE_KEYS}
-    return {key: str(value).lower() if value else None for key, value in values.items()}
-
-
 def describe_logsource(logsource: Mapping[str, str | None]) -> str:
     """``product=windows, category=process_creation`` (or ``none``)."""
     parts = [f"{key}={value}" for key, value in logsource.items() if value]
     return ", ".join(parts) or "none"
-
-
-def sigma_message(error: Exception) -> str:
-    """A pySigma error's message without the file location pySigma appends."""
-    return str(error.args[0]) if error.args else type(error).__name__

@@ -17,13 +17,9 @@ from sigma.exceptions import SigmaRuleLocation
 from sigma.rule import SigmaRule
 from sigma.rule.base import SigmaYAMLLoader
 
+from exhunt.detect.sigma.compile import compile_rule, sigma_message
 from exhunt.detect.sigma.locate import error_line, find_line
-from exhunt.detect.sigma.rule import (
-    CompiledSigmaRule,
-    compile_rule,
-    describe_logsource,
-    sigma_message,
-)
+from exhunt.detect.sigma.rule import CompiledSigmaRule, describe_logsource
 from exhunt.exceptions import RuleError
 
 logger = logging.getLogger(__name__)
