@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -50,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         patterns = Path(tmp) / "patterns.txt"
         count = _write_patterns(patterns)
         exhunt_runs, scan_runs = _time_exhunt(data, args.runs)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         rg_runs = _time(args.runs, [rg, "-i", "-n", "--no-messages", "-f", str(patterns), str(data)])
     _report(size, count, exhunt_runs, scan_runs, rg_runs)
+    print(f"exhunt peak memory of one process: {peak:,.0f} MiB")
     return 0
 
 

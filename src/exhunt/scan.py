@@ -271,6 +271,8 @@ def _run_task(
         if artifact is None:
             return None
         return scan_log_file(task.file, artifact, _plans(spec)[artifact], context, window)
+    except OSError as exc:
+        return _failed_result(task, exc, "could not read")
     except Exception as exc:  # a parser bug on one file must not lose the others' findings
         log.debug("scanning %s failed", task.file.rel, exc_info=True)
         return _failed_result(task, exc)
@@ -281,18 +283,19 @@ def _sniff(file: EvidenceFile) -> str | None:
         return classify(file, fh.read(HEAD_SIZE))
 
 
-def _failed_result(task: LogTask, exc: BaseException) -> FileResult:
+def _failed_result(task: LogTask, exc: BaseException, what: str = "parser failed") -> FileResult:
     artifact = task.artifact or "log"
     source = Source(artifact, task.file.rel, task.file.windows_path)
     result = FileResult(source, task.file.size, LogStats())
-    message = f"parser failed: {type(exc).__name__}: {exc}"
+    message = f"{what}: {type(exc).__name__}: {exc}"
     result.problems.append(Problem(artifact, message, task.file.rel))
     return result
 
 
 def _failed(result: FileResult) -> bool:
     stats = result.stats
-    crashed = any(p.message.startswith(("parser failed", "read failed")) for p in result.problems)
+    failures = ("parser failed", "read failed", "could not read")
+    crashed = any(p.message.startswith(failures) for p in result.problems)
     return crashed or (stats.records > 0 and stats.bad_records >= stats.records)
 
 
@@ -400,5 +403,3 @@ def _errors(problems: Sequence[Problem], ruleset: RuleSet) -> list[ScanError]:
     return errors
 
 
-def rule_paths(values: Iterable[str]) -> tuple[Path, ...]:
-    return tuple(Path(v) for v in values)

@@ -15,6 +15,7 @@ import pytest
 from logbuild import ENDINGS, FORMATS, KINDS, LITERAL, Built, build, found_by_parse
 from logread import BLOCK_SIZES, ReadResult, read
 
+from exhunt.artifacts.textlog import markers_for
 from exhunt.detect.prefilter import build_matcher
 
 try:
@@ -34,10 +35,18 @@ def _read_all(built: Built, literal: bool) -> list[ReadResult]:
     return results
 
 
+def _read_marked(built: Built) -> list[ReadResult]:
+    """As the scan reads: the prefilter also finds the reader's structural markers."""
+    matcher = build_matcher([LITERAL.upper()], markers_for(built.parser))
+    return [read(built.data, built.parser, matcher=matcher, block_size=s) for s in BLOCK_SIZES]
+
+
 def check(built: Built) -> None:
     """Every block size gives the same result, and that result is the expected one."""
     for literal in (False, True):
         results = _read_all(built, literal)
+        if literal:
+            results += _read_marked(built)
         reference = results[0]
         for result in results[1:]:
             assert result.rows == reference.rows

@@ -21,13 +21,21 @@ from datetime import datetime
 from typing import BinaryIO, Protocol
 
 from exhunt.artifacts.base import LineLog
+from exhunt.artifacts.lines import (
+    MAX_LINE,
+    LineCounter,
+    all_line_starts,
+    cut_long_lines,
+    has_data,
+    invalid_utf8_lines,
+    last_data_line,
+    line_starts_with,
+)
 from exhunt.model import Record, Source
 
 log = logging.getLogger(__name__)
 
 BLOCK_SIZE = 8 << 20
-MAX_LINE = 1 << 20
-"""A line longer than this (1 MiB) is cut there and counted as a bad record."""
 MAX_BAD_EXAMPLES = 20
 BOM = b"\xef\xbb\xbf"
 _EMPTY_AFTER = re.compile(rb"\n(?=\r?\n)")
@@ -216,7 +224,7 @@ class LogReader:
         damaged = self._damaged_lines(data, block.cut, found.first_nul)
         extra = self._first_line(data, control_set)
         tail = self._tail_line(data, control_set, selected, extra)
-        counter = _LineCounter(data, block.lineno)
+        counter = LineCounter(data, block.lineno)
         for start, ids in _merge(controls, selected, extra, tail):
             end = data.find(b"\n", start)
             raw = data[start:] if end == -1 else data[start:end]
@@ -256,7 +264,7 @@ class LogReader:
         controls.extend(self._block_start_controls(data))
         header = self._state.header_prefix
         if header and header not in self.parser.header_prefixes:
-            controls.extend(_line_starts_with(data, header))
+            controls.extend(line_starts_with(data, header))
         return _Structure(
             dict(lines),
             sorted(set(controls)),
@@ -270,12 +278,12 @@ class LogReader:
 
     def _control_lines(self, data: bytes) -> list[int]:
         """Starts of directive lines (``#...``) and repeated header rows."""
-        starts = _line_starts_with(data, b"#")
+        starts = line_starts_with(data, b"#")
         prefixes = set(self.parser.header_prefixes)
         if self._state.header_prefix:
             prefixes.add(self._state.header_prefix)
         for prefix in prefixes:
-            starts.extend(_line_starts_with(data, prefix))
+            starts.extend(line_starts_with(data, prefix))
         return sorted(set(starts))
 
     def _damaged_lines(self, data: bytes, cut: tuple[int, ...], first_nul: int) -> dict[int, str]:
@@ -292,21 +300,21 @@ class LogReader:
         for start in cut:
             damaged.setdefault(start, f"line longer than {MAX_LINE} bytes, cut")
         if not data.isascii():
-            for start in _invalid_utf8_lines(data):
+            for start in invalid_utf8_lines(data):
                 damaged.setdefault(start, "not valid UTF-8; decoded with replacement characters")
         return damaged
 
     def _selected(self, data: bytes) -> dict[int, frozenset[int] | object]:
         if self.matcher is None:
-            return {start: _ALL for start in _all_line_starts(data)}
+            return {start: _ALL for start in all_line_starts(data)}
         return dict(self.matcher.select(data))
 
     def _first_line(self, data: bytes, controls: set[int]) -> set[int]:
         """The first data line of the file, parsed for time coverage, if it is in this block."""
         if self._seen_data:
             return set()
-        for start in _all_line_starts(data):
-            if start not in controls and _has_data(data, start):
+        for start in all_line_starts(data):
+            if start not in controls and has_data(data, start):
                 self._seen_data = True
                 return {start}
         return set()
@@ -321,7 +329,7 @@ class LogReader:
         the time coverage and the truncation check). Either way the result does not depend on
         where blocks end.
         """
-        last = _last_data_line(data, controls)
+        last = last_data_line(data, controls)
         if last is None:
             return None
         if self._tail is not None and self._tail.damage:
@@ -393,44 +401,8 @@ _TAIL: frozenset[int] = frozenset({-4})
 
 
 def _block(data: bytes, lineno: int, eof: bool) -> _Block:
-    data, cut = _cut_long_lines(data)
+    data, cut = cut_long_lines(data)
     return _Block(data, lineno, eof, cut)
-
-
-def _cut_long_lines(data: bytes) -> tuple[bytes, tuple[int, ...]]:
-    """``data`` with every line longer than ``MAX_LINE`` cut to it, and those lines' starts."""
-    if len(data) <= MAX_LINE:
-        return data, ()
-    spans = list(_long_lines(data))
-    if not spans:
-        return data, ()
-    pieces: list[bytes] = []
-    starts: list[int] = []
-    pos = removed = 0
-    for start, end in spans:
-        pieces.append(data[pos : start + MAX_LINE])
-        starts.append(start - removed)
-        removed += end - start - MAX_LINE
-        pos = end
-    pieces.append(data[pos:])
-    return b"".join(pieces), tuple(starts)
-
-
-def _long_lines(data: bytes) -> Iterator[tuple[int, int]]:
-    """(start, end) of the lines longer than ``MAX_LINE``; ``end`` is their newline or the end."""
-    # Such a line covers a whole window of half that length, so only windows are searched.
-    step = MAX_LINE // 2
-    pos = 0
-    while pos + step <= len(data):
-        if data.find(b"\n", pos, pos + step) != -1:
-            pos += step
-            continue
-        start = data.rfind(b"\n", 0, pos) + 1
-        end = data.find(b"\n", pos)
-        end = len(data) if end == -1 else end
-        if end - start > MAX_LINE:
-            yield start, end
-        pos = end + 1
 
 
 def _merge(
@@ -444,79 +416,3 @@ def _merge(
     for start in controls:
         items[start] = _CONTROL
     return sorted(items.items())
-
-
-class _LineCounter:
-    """Line numbers of offsets visited in increasing order, counting newlines once."""
-
-    def __init__(self, data: bytes, first_line: int) -> None:
-        self.data = data
-        self.pos = 0
-        self.line = first_line
-
-    def at(self, offset: int) -> int:
-        if offset < self.pos:
-            return self.line - self.data.count(b"\n", offset, self.pos)
-        self.line += self.data.count(b"\n", self.pos, offset)
-        self.pos = offset
-        return self.line
-
-
-def _line_starts_with(data: bytes, prefix: bytes) -> list[int]:
-    starts = [0] if data.startswith(prefix) else []
-    needle = b"\n" + prefix
-    pos = data.find(needle)
-    while pos != -1:
-        starts.append(pos + 1)
-        pos = data.find(needle, pos + 1)
-    return starts
-
-
-def _all_line_starts(data: bytes) -> Iterator[int]:
-    if not data:
-        return
-    yield 0
-    pos = data.find(b"\n")
-    while pos != -1 and pos + 1 < len(data):
-        yield pos + 1
-        pos = data.find(b"\n", pos + 1)
-
-
-def _has_data(data: bytes, start: int) -> bool:
-    end = data.find(b"\n", start)
-    return bool(data[start : len(data) if end == -1 else end].strip(b"\x00 \t\r"))
-
-
-def _last_data_line(data: bytes, controls: set[int]) -> int | None:
-    end = len(data)
-    while end > 0:
-        stripped_end = end
-        while stripped_end > 0 and data[stripped_end - 1 : stripped_end] in (b"\n", b"\r"):
-            stripped_end -= 1
-        if stripped_end == 0:
-            return None
-        start = data.rfind(b"\n", 0, stripped_end) + 1
-        if start not in controls and data[start:stripped_end].strip(b"\x00 \t"):
-            return start
-        end = start
-    return None
-
-
-def _invalid_utf8_lines(data: bytes) -> Iterator[int]:
-    """Starts of lines that are not valid UTF-8 (only called on non-ASCII blocks)."""
-    try:
-        data.decode("utf-8")
-        return
-    except UnicodeDecodeError as exc:
-        start = data.rfind(b"\n", 0, exc.start) + 1
-    # Damage is rare: from the first bad line on, test the non-ASCII lines one by one.
-    while start < len(data):
-        end = data.find(b"\n", start)
-        stop = len(data) if end == -1 else end
-        line = data[start:stop]
-        if not line.isascii():
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                yield start
-        start = stop + 1

@@ -129,7 +129,8 @@ def test_keyword_literals(make_rule: RuleFactory) -> None:
     rule = make_rule(
         "keywords:\n  - 'X-BEResource=localhost'\n  - 'python-*/2'\ncondition: keywords"
     )
-    assert rule.literals(IIS) == {"x-beresource", "python-"}
+    # Keywords are searched in the raw line as written: only wildcards split them.
+    assert rule.literals(IIS) == {"x-beresource=localhost", "python-"}
 
 
 def test_literals_for_an_artifact_the_rule_does_not_read(make_rule: RuleFactory) -> None:

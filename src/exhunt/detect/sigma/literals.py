@@ -90,6 +90,9 @@ def _node(node: Node, separators: frozenset[str]) -> Literals:
 
 
 def _match(match: Match, separators: frozenset[str]) -> Literals:
+    if match.field is None:
+        # Keywords are searched in the raw line itself: no field encoding stands in between.
+        separators = frozenset()
     sets = (_value(value, separators) for value in match.values)
     return all_of(sets) if match.require_all else any_of(sets)
 
