@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         count = _write_patterns(patterns)
         exhunt_runs, scan_runs = _time_exhunt(data, args.runs)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        rg_runs = _time(args.runs, [rg, "-i", "-n", "--no-messages", "-f", str(patterns), str(data)])
+        rg_command = [rg, "-i", "-n", "--no-messages", "-f", str(patterns), str(data)]
+        rg_runs = _time(args.runs, rg_command)
     _report(size, count, exhunt_runs, scan_runs, rg_runs)
     print(f"exhunt peak memory of one process: {peak:,.0f} MiB")
     return 0

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from exhunt import __version__
 from exhunt.artifacts.base import HEAD_SIZE, classify
@@ -401,5 +400,3 @@ def _errors(problems: Sequence[Problem], ruleset: RuleSet) -> list[ScanError]:
             ScanError(component="rules", path=error.path, line=error.line, message=error.reason)
         )
     return errors
-
-
