@@ -132,13 +132,18 @@ def classify_chain(hits: Sequence[Hit], facts: ChainFacts) -> Classification | N
         return Classification(
             Category.EXPLOITATION, best.effective_severity, best.rule.title, "", best.rule.id
         )
-    if _succeeded(hits, "ssrf:proxylogon", "241") or _succeeded(hits, "ssrf:ews", "200"):
+    authenticated = (
+        _succeeded(hits, "ssrf:proxylogon", "241")
+        or _succeeded(hits, "ssrf:ddi-get", "200")
+        or _succeeded(hits, "ssrf:ews", "200")
+    )
+    if authenticated:
         return Classification(
             Category.EXPLOITATION,
             Severity.CRITICAL,
             "ProxyLogon exploitation: SSRF gained an authenticated back-end session "
             "(CVE-2021-26855)",
-            "an SSRF request reached /ecp/proxyLogon.ecp (241) or EWS (200)",
+            "an SSRF request got an ECP session (proxyLogon.ecp 241, DDI 200) or EWS (200)",
             rule=ProxyLogonSsrfCheck.info.id,
         )
     exposed = [facts.exposed(CVE_SSRF, hit.record) for hit in hits]
