@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from exhunt import __version__
@@ -124,7 +124,9 @@ def _scan(
     hits = [hit for r in results for hit in r.hits] + tree.hits
     correlated = correlate(hits, ChainFacts(context, history.exposed))
     findings = [finding for finding, _ in correlated]
-    coverage = build_coverage(spans, options.gap, skipped=getattr(evidence, "skipped", []))
+    coverage = build_coverage(
+        _in_window(spans, window), options.gap, skipped=getattr(evidence, "skipped", [])
+    )
     exchange = exchange_info(history, collected, logs_start, context.install_path)
     problems = [p for r in results for p in r.problems] + tree.problems
     health = EvidenceHealth(failed_files=sum(1 for r in results if _failed(r)))
@@ -309,6 +311,25 @@ def _span(result: FileResult) -> FileSpan:
         last=stats.last,
         truncated=stats.truncated,
     )
+
+
+def _in_window(spans: Sequence[FileSpan], window: TimeWindow) -> list[FileSpan]:
+    """Each file's span cut to ``--since``/``--until``: coverage tells what was examined.
+
+    A file wholly outside the window was not examined and is left out, so a window without
+    web logs cannot pass for a clean bill; a file without a readable time stays.
+    """
+    kept = []
+    for span in spans:
+        first, last = span.first, span.last
+        if first and window.since:
+            first = max(first, window.since)
+        if last and window.until:
+            last = min(last, window.until)
+        if first and last and first > last:
+            continue
+        kept.append(replace(span, first=first, last=last))
+    return kept
 
 
 def _collection_span(spans: Sequence[FileSpan]) -> tuple[datetime | None, datetime | None]:

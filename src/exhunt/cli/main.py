@@ -12,6 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +20,9 @@ from exhunt import __version__
 from exhunt.cli.progress import ProgressBar
 from exhunt.cli.scan_command import scan_command
 from exhunt.exceptions import ExhuntError
+
+if TYPE_CHECKING:
+    from exhunt.document import ScanDocument
 
 EXIT_FINDINGS = 3
 
@@ -46,15 +50,31 @@ cli.add_command(scan_command)
 @click.option("--verbose", "-v", is_flag=True, help="Every evidence line and timeline entry.")
 def report_command(document: Path, fmt: str, output: Path | None, verbose: bool) -> None:
     """Render a saved result document (exhunt scan --format json) again, without re-scanning."""
-    from exhunt.document import ScanDocument
     from exhunt.report.formats import RenderOptions, render
 
-    doc = ScanDocument.from_json(document.read_bytes())
+    doc = _load_document(document)
     text = render(doc, fmt, RenderOptions(verbose=verbose))
     if output:
         output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+
+
+def _load_document(path: Path) -> ScanDocument:
+    """A saved result document; anything else is a bad argument, said in one line."""
+    from pydantic import ValidationError
+
+    from exhunt.document import ScanDocument
+
+    try:
+        return ScanDocument.from_json(path.read_bytes())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "document"
+        raise click.BadParameter(
+            f"{path} is not an exhunt result document ({where}: {first['msg']})",
+            param_hint="DOCUMENT",
+        ) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

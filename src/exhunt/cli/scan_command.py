@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -14,13 +14,13 @@ from exhunt.document import ScanDocument
 from exhunt.exceptions import UsageError
 from exhunt.model import Severity
 from exhunt.options import DEFAULT_GAP_HOURS, ScanOptions
-from exhunt.timeutil import parse_time
+from exhunt.timeutil import format_time, parse_time
 
 EXIT_FINDINGS = 3
 LEVELS = [s.value for s in Severity]
 
 
-def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
+def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
@@ -107,8 +107,8 @@ def scan_command(
     fmt: str,
     output: Path | None,
     fail_on: str,
-    since: object,
-    until: object,
+    since: datetime | None,
+    until: datetime | None,
     sigma_paths: tuple[Path, ...],
     ioc_paths: tuple[Path, ...],
     skip_invalid_rules: bool,
@@ -131,13 +131,14 @@ def scan_command(
     from exhunt.scan import scan
 
     _configure_logging(quiet, verbose, debug)
+    _check_window(since, until)
     _check_output(output, paths)
     options = ScanOptions(
         sigma_paths=sigma_paths,
         ioc_paths=ioc_paths,
         skip_invalid_rules=skip_invalid_rules,
-        since=since,  # type: ignore[arg-type]
-        until=until,  # type: ignore[arg-type]
+        since=since,
+        until=until,
         jobs=jobs,
         gap=timedelta(hours=gap_hours),
         internal_networks=_networks(internal),
@@ -181,14 +182,36 @@ def _networks(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _check_output(output: Path | None, paths: tuple[Path, ...]) -> None:
-    """Refuse to write the report inside the evidence: evidence is never written to."""
+    """Refuse, before any work, a report that would land in the evidence or nowhere.
+
+    Evidence is never written to: not a file inside an evidence folder, and not the evidence
+    file itself (a single log or an archive, reached by any name).
+    """
     if output is None:
         return
     target = output.resolve()
+    if not target.parent.is_dir():
+        raise UsageError(f"--output {output}: the folder {target.parent} does not exist")
     for path in paths:
         root = path.resolve()
-        if root.is_dir() and (target == root or root in target.parents):
+        inside = root.is_dir() and (target == root or root in target.parents)
+        if inside or target == root or _same_file(output, path):
             raise UsageError(f"--output {output} is inside the evidence {path}; write it elsewhere")
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:  # either does not exist (yet)
+        return False
+
+
+def _check_window(since: datetime | None, until: datetime | None) -> None:
+    if since is not None and until is not None and since > until:
+        raise click.BadParameter(
+            f"--since {format_time(since)} is after --until {format_time(until)}",
+            param_hint="--since/--until",
+        )
 
 
 def _configure_logging(quiet: bool, verbose: int, debug: bool) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from exhunt.document import Coverage, ExchangeInfo, Finding, Verdict
+from exhunt.document import Coverage, ExchangeInfo, Finding, Gap, Verdict
 from exhunt.model import Category, Severity, VerdictStatus
 from exhunt.timeutil import format_time
 
@@ -120,14 +120,21 @@ def _coverage_problems(
         )
     for gap in coverage.gaps:
         where = f" ({gap.path})" if gap.path else ""
-        start = format_time(gap.from_) if gap.from_ else "?"
-        end = f" to {format_time(gap.to)}" if gap.to else ""
-        problems.append(f"Gap in {gap.type}{where}: {gap.reason}, {start}{end}.")
+        problems.append(f"Gap in {gap.type}{where}: {gap.reason}{_period(gap)}.")
     if health.failed_files:
         problems.append(f"{health.failed_files} log files could not be parsed.")
     for component in health.failed_components:
         problems.append(f"{component} failed; its findings are missing.")
     return problems
+
+
+def _period(gap: Gap) -> str:
+    """``, FROM to TO`` as far as known; nothing for a file with no readable time at all."""
+    if gap.from_ is None and gap.to is None:
+        return ""
+    start = format_time(gap.from_) if gap.from_ else "?"
+    end = f" to {format_time(gap.to)}" if gap.to else ""
+    return f", {start}{end}"
 
 
 def _notes(exchange: ExchangeInfo) -> list[str]:

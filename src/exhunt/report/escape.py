@@ -1,9 +1,10 @@
 """Make attacker-written text safe to show: no terminal escapes, no hidden direction changes.
 
 Log lines and file names come from attackers. Before any of it reaches a terminal, control
-characters (which can move the cursor, rewrite the screen or set the window title) and Unicode
-direction overrides (which can make ``exe.txt`` read as ``txt.exe``) are shown as visible
-escapes instead.
+characters (which can move the cursor, rewrite the screen or set the window title), Unicode
+direction overrides (which can make ``exe.txt`` read as ``txt.exe``) and the Unicode line and
+paragraph separators (which editors and pagers show as line breaks, so a log line could
+fake a report line) are shown as visible escapes instead.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 
 _UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
 )
 
 

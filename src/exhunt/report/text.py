@@ -16,6 +16,7 @@ from exhunt.timeutil import format_time
 
 EVIDENCE_SHOWN = 3
 TIMELINE_SHOWN = 25
+SKIPPED_SHOWN = 5
 _STATUS_LINE = {
     "compromised": "COMPROMISED: the server was successfully attacked",
     "attempted": "ATTEMPTED: attacks were tried; no sign that they worked",
@@ -169,8 +170,13 @@ def _coverage(out: _Writer, doc: ScanDocument) -> None:
     for gap in doc.coverage.gaps:
         start = _time(gap.from_) if gap.from_ else "?"
         end = f" to {_time(gap.to)}" if gap.to else ""
+        when = f" ({start}{end})" if gap.from_ or gap.to else ""
         where = f" {gap.path}" if gap.path else ""
-        out.wrap(f"gap {gap.type}{where}: {gap.reason} ({start}{end})", indent="    ", first="  ! ")
+        out.wrap(f"gap {gap.type}{where}: {gap.reason}{when}", indent="    ", first="  ! ")
+    for skipped in doc.coverage.skipped[:SKIPPED_SHOWN]:
+        out.wrap(f"not read: {skipped}", indent="    ", first="  ! ")
+    if (more := len(doc.coverage.skipped) - SKIPPED_SHOWN) > 0:
+        out.line(f"  ! ... {more} more not read (--format json)")
     read = doc.evidence.read_bytes
     out.line(f"  read {len(doc.evidence.files)} files, {read / 1e6:,.1f} MB, in {_seconds(doc)}")
 

@@ -33,223 +33,63 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-Value = str | int | float | bytes | datetime | None
-Row = Mapping[str, Value]
-EcpRow = Mapping[str, Value | Sequence[tuple[str, str]]]
-
-CRLF = "\r\n"
-UTF8_BOM = b"\xef\xbb\xbf"
-DEFAULT_INSTALL = r"C:\Program Files\Microsoft\Exchange Server\V15"
-
-
-def _names(text: str, sep: str | None = None) -> tuple[str, ...]:
-    return tuple(text.split(sep))
-
-
-IIS_FIELDS = _names(
-    "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
-    "cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
+from exhunt.testing.appconfig import _application_host, _rule_element, _xml_text
+from exhunt.testing.formats import (
+    CLEAN,
+    DEFAULT_INSTALL,
+    ECP_SERVER_FIELDS,
+    HTTPPROXY_FIELDS,
+    HTTPPROXY_FIELDS_70,
+    HTTPPROXY_PROTOCOLS,
+    IIS_FIELDS,
+    OAB_GENERATOR_FIELDS,
+    PROXYLOGON_REWRITE_RULES,
+    RPS_CMDLET_FIELDS,
+    RPS_HTTP_FIELDS,
+    EcpRow,
+    Hostile,
+    IisRestart,
+    RewriteRule,
+    Row,
+    Value,
+    _check_fields,
+    _repeat,
+    csv_cell,
+    event_data,
+    exchange_time,
+    log_version,
+    parse_build,
+    w3c_cell,
+    w3c_date_time,
 )
-HTTPPROXY_FIELDS = _names(
-    "DateTime,RequestId,MajorVersion,MinorVersion,BuildVersion,RevisionVersion,ClientRequestId,"
-    "Protocol,UrlHost,UrlStem,ProtocolAction,AuthenticationType,IsAuthenticated,AuthenticatedUser,"
-    "Organization,AnchorMailbox,UserAgent,ClientIpAddress,ServerHostName,HttpStatus,BackEndStatus,"
-    "ErrorCode,Method,ProxyAction,TargetServer,TargetServerVersion,RoutingType,RoutingHint,"
-    "BackEndCookie,ServerLocatorHost,ServerLocatorLatency,RequestBytes,ResponseBytes,"
-    "TargetOutstandingRequests,AuthModulePerfContext,HttpPipelineLatency,"
-    "CalculateTargetBackEndLatency,GlsLatencyBreakup,TotalGlsLatency,AccountForestLatencyBreakup,"
-    "TotalAccountForestLatency,ResourceForestLatencyBreakup,TotalResourceForestLatency,ADLatency,"
-    "SharedCacheLatencyBreakup,TotalSharedCacheLatency,ActivityContextLifeTime,"
-    "ModuleToHandlerSwitchingLatency,ClientReqStreamLatency,BackendReqInitLatency,"
-    "BackendReqStreamLatency,BackendProcessingLatency,BackendRespInitLatency,"
-    "BackendRespStreamLatency,ClientRespStreamLatency,KerberosAuthHeaderLatency,"
-    "HandlerCompletionLatency,RequestHandlerLatency,HandlerToModuleSwitchingLatency,ProxyTime,"
-    "CoreLatency,RoutingLatency,HttpProxyOverhead,TotalRequestTime,RouteRefresherLatency,UrlQuery,"
-    "BackEndGenericInfo,GenericInfo,GenericErrors,EdgeTraceId,DatabaseGuid,UserADObjectGuid,"
-    "PartitionEndpointLookupLatency,RoutingStatus",
-    ",",
-)
-# Older builds stop at EdgeTraceId (70 columns); later CUs appended four more.
-HTTPPROXY_FIELDS_70 = HTTPPROXY_FIELDS[:70]
-HTTPPROXY_PROTOCOLS = _names("Autodiscover Eas Ecp Ews Mapi Oab Owa OwaCalendar PowerShell RpcHttp")
-ECP_SERVER_FIELDS = ("TimeStamp", "ServerName", "EventId", "EventData")
-RPS_HTTP_FIELDS = _names(
-    "DateTime,StartTime,RequestId,MajorVersion,MinorVersion,BuildVersion,RevisionVersion,"
-    "ClientRequestId,UrlHost,UrlStem,AuthenticationType,IsAuthenticated,AuthenticatedUser,"
-    "Organization,ManagedOrganization,ClientIpAddress,ServerHostName,FrontEndServer,HttpStatus,"
-    "SubStatus,ErrorCode,Action,CommandId,CommandName,SessionId,ShellId,FailFast,"
-    "ContributeToFailFast,RequestBytes,ClientInfo,CPU,Memory,ActivityContextLifeTime,TotalTime,"
-    "UrlQuery,GenericLatency,GenericInfo,GenericErrors",
-    ",",
-)
-RPS_CMDLET_FIELDS = _names(
-    "DateTime,StartTime,RequestId,ClientRequestId,MajorVersion,MinorVersion,BuildVersion,"
-    "RevisionVersion,ServerHostName,ProcessId,ProcessName,ThreadId,CultureInfo,Organization,"
-    "AuthenticatedUser,ExecutingUserSid,EffectiveOrganization,UserServicePlan,IsAdmin,"
-    "ClientApplication,Cmdlet,Parameters,CmdletUniqueId,UserBudgetOnStart,ContributeToFailFast,"
-    "RunspaceSettingsCreationHint,ADViewEntireForest,ADRecipientViewRoot,"
-    "ADConfigurationDomainControllers,ADPreferredGlobalCatalogs,ADPreferredDomainControllers,"
-    "ADUserConfigurationDomainController,ADUserPreferredGlobalCatalog,"
-    "ADuserPreferredDomainControllers,ThrottlingInfo,DelayInfo,ThrottlingDelay,"
-    "IsOutputObjectRedacted,CmdletProxyStage,CmdletProxyRemoteServer,"
-    "CmdletProxyRemoteServerVersion,CmdletProxyMethod,ProxiedObjectCount,CmdletProxyLatency,"
-    "OutputObjectCount,ParameterBinding,BeginProcessing,ProcessRecord,EndProcessing,"
-    "StopProcessing,BizLogic,PowerShellLatency,UserInteractionLatency,ProvisioningLayerLatency,"
-    "ActivityContextLifeTime,TotalTime,ErrorType,ExecutionResult,CacheHitCount,CacheMissCount,"
-    "GenericLatency,GenericInfo,GenericErrors,ObjectGuid,ExternalDirectoryOrganizationId,"
-    "ExternalDirectoryObjectId,NonPiiParameters",
-    ",",
-)
-# Not confirmed from a public sample: the columns follow the Exchange CSV log convention;
-# detections key on the message text only.
-OAB_GENERATOR_FIELDS = ("DateTime", "ServerName", "ProcessId", "ThreadId", "Level", "Message")
-_UA_FIELDS = frozenset({"UserAgent", "ClientInfo"})
-_CSV_SPECIAL = re.compile(r'[,"\r\n]')
-_ECP_SPECIAL = re.compile(r"[';,\"\r\n]")
 
-
-@dataclass(frozen=True, slots=True)
-class Hostile:
-    """Deviations from a well-formed file, for parser tests.
-
-    Attributes:
-        bom: start the file with a UTF-8 byte order mark.
-        newline: line ending; CRLF as Windows writes it, or ``"\\n"``.
-        header_row: a plain CSV row of column names before the ``#`` preamble; ``None`` keeps
-            the log kind's habit (Exchange CSV logs: yes, IIS: no).
-        repeat_preamble_every: repeat the preamble (and header row) after every N rows.
-        truncate: cut this many bytes off the end, leaving a partial last line.
-        nul_padding: append this many NUL bytes, like a preallocated file never filled.
-    """
-
-    bom: bool = False
-    newline: str = CRLF
-    header_row: bool | None = None
-    repeat_preamble_every: int = 0
-    truncate: int = 0
-    nul_padding: int = 0
-
-    def encode(self, lines: Sequence[str]) -> bytes:
-        """The file's bytes: lines joined, then every deviation applied."""
-        data = (self.newline.join(lines) + self.newline).encode("utf-8", "surrogateescape")
-        if self.bom:
-            data = UTF8_BOM + data
-        if self.truncate:
-            data = data[: max(0, len(data) - self.truncate)]
-        return data + b"\x00" * self.nul_padding
-
-
-CLEAN = Hostile()
-
-
-@dataclass(frozen=True, slots=True)
-class IisRestart:
-    """An IIS restart inside a daily file: the preamble repeats, maybe with other fields."""
-
-    at: datetime
-    fields: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RewriteRule:
-    """One IIS URL Rewrite inbound rule, as mitigation scripts write them into web.config."""
-
-    name: str
-    pattern: str
-    input: str = "{HTTP_COOKIE}"
-    match_url: str = ".*"
-    action: str = "AbortRequest"
-    stop_processing: bool = False
-
-
-# Written by EOMT / BackendCookieMitigation.ps1 against ProxyLogon (March 2021).
-PROXYLOGON_REWRITE_RULES = (
-    RewriteRule("X-AnonResource-Backend Abort - inbound", "(.*)X-AnonResource-Backend(.*)"),
-    RewriteRule("X-BEResource Abort - inbound", "(.*)X-BEResource=(.+)/(.+)~(.+)", "{HTTP_COOKIE}",
-                ".*", "AbortRequest", True),
-)  # fmt: skip
-
-
-def parse_build(build: str) -> tuple[int, int, int, int]:
-    """Split ``15.1.2106.2`` (or the zero-padded ``15.01.2106.002``) into four integers."""
-    parts = [int(p) for p in build.split(".")]
-    if len(parts) != 4:
-        raise ValueError(f"not a four-part Exchange build: {build!r}")
-    return parts[0], parts[1], parts[2], parts[3]
-
-
-def log_version(build: str) -> str:
-    """The build as Exchange logs write it in ``#Version:``, e.g. ``15.01.2106.002``."""
-    major, minor, bld, rev = parse_build(build)
-    return f"{major:02d}.{minor:02d}.{bld:04d}.{rev:03d}"
-
-
-def exchange_time(value: datetime) -> str:
-    """Exchange log time: ISO-8601 UTC, always milliseconds, ``Z``."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def w3c_date_time(value: datetime) -> tuple[str, str]:
-    """IIS ``date`` and ``time`` fields (UTC, whole seconds)."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d"), value.strftime("%H:%M:%S")
-
-
-def event_data(pairs: Iterable[tuple[str, str]]) -> str:
-    """ECP Server log ``EventData``: ``;``-separated ``S:KEY=value`` pairs.
-
-    A pair holding a quote, separator or line break is wrapped in single quotes with inner
-    single quotes doubled; line breaks are written as the characters ``\\r`` and ``\\n``. Real
-    example: ``'S:CMD=Set-OabVirtualDirectory.ExternalUrl=''http://f/...''.Identity=''<g>'''``.
-    """
-    return ";".join(_ecp_pair(key, value) for key, value in pairs)
-
-
-def _ecp_pair(key: str, value: str) -> str:
-    raw = f"{key}={value}"
-    text = raw.replace("\r", "\\r").replace("\n", "\\n")
-    return "'" + text.replace("'", "''") + "'" if _ECP_SPECIAL.search(raw) else text
-
-
-def _text(value: Value, exchange: bool) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "surrogateescape")
-    if isinstance(value, datetime):
-        return exchange_time(value) if exchange else w3c_date_time(value)[1]
-    return str(value)
-
-
-def csv_cell(name: str, value: Value) -> str:
-    """One Exchange CSV cell: user-agent commas become spaces, then quote if needed."""
-    text = _text(value, exchange=True)
-    if name in _UA_FIELDS:
-        text = text.replace(",", " ")
-    return '"' + text.replace('"', '""') + '"' if _CSV_SPECIAL.search(text) else text
-
-
-def w3c_cell(value: Value) -> str:
-    """One IIS W3C cell: empty as ``-``, spaces as ``+``."""
-    text = _text(value, exchange=False)
-    return text.replace(" ", "+") if text else "-"
-
-
-def _check_fields(rows: Iterable[Row], allowed: Iterable[str]) -> None:
-    known = set(allowed)
-    for row in rows:
-        if unknown := set(row) - known:
-            raise ValueError(f"unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
-
-
-def _repeat(preamble: list[str], body: list[str], every: int) -> list[str]:
-    if every <= 0:
-        return [*preamble, *body]
-    out: list[str] = []
-    for start in range(0, max(len(body), 1), every):
-        out += [*preamble, *body[start : start + every]]
-    return out
+__all__ = [
+    "CLEAN",
+    "DEFAULT_INSTALL",
+    "ECP_SERVER_FIELDS",
+    "HTTPPROXY_FIELDS",
+    "HTTPPROXY_FIELDS_70",
+    "HTTPPROXY_PROTOCOLS",
+    "IIS_FIELDS",
+    "OAB_GENERATOR_FIELDS",
+    "PROXYLOGON_REWRITE_RULES",
+    "RPS_CMDLET_FIELDS",
+    "RPS_HTTP_FIELDS",
+    "EcpRow",
+    "EvidenceBuilder",
+    "Hostile",
+    "IisRestart",
+    "RewriteRule",
+    "Row",
+    "Value",
+    "csv_cell",
+    "event_data",
+    "exchange_time",
+    "log_version",
+    "parse_build",
+    "w3c_cell",
+    "w3c_date_time",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,114 +404,3 @@ def _touch(path: Path, when: datetime) -> None:
 
 
 # -- configuration files --------------------------------------------------------------------
-
-_POOLS = _names(
-    "MSExchangePowerShellAppPool MSExchangeMapiMailboxAppPool MSExchangeMapiAddressBookAppPool "
-    "MSExchangeRestAppPool MSExchangeOWAAppPool MSExchangeOWACalendarAppPool MSExchangeOABAppPool "
-    "MSExchangeECPAppPool MSExchangeAutodiscoverAppPool MSExchangeSyncAppPool "
-    "MSExchangeServicesAppPool MSExchangeRpcProxyAppPool MSExchangeRestFrontEndAppPool "
-    "MSExchangePowerShellFrontEndAppPool MSExchangeMapiFrontEndAppPool "
-    "MSExchangeRpcProxyFrontEndAppPool MSExchangePushNotificationsAppPool"
-)
-# "site application pool physical-path" (physical path relative to the install folder unless %).
-_APPS = (
-    "1 /owa OWA FrontEnd\\HttpProxy\\owa;1 /owa/Calendar OWACalendar FrontEnd\\HttpProxy\\owa;"
-    "1 /owa/Integrated OWA FrontEnd\\HttpProxy\\owa;1 /owa/oma OWA FrontEnd\\HttpProxy\\owa;"
-    "1 /ecp ECP FrontEnd\\HttpProxy\\ecp;1 /EWS Services FrontEnd\\HttpProxy\\EWS;"
-    "1 /API RestFrontEnd FrontEnd\\HttpProxy\\Rest;"
-    "1 /Autodiscover Autodiscover FrontEnd\\HttpProxy\\Autodiscover;"
-    "1 /Microsoft-Server-ActiveSync Sync FrontEnd\\HttpProxy\\sync;"
-    "1 /OAB OAB FrontEnd\\HttpProxy\\OAB;1 /mapi MapiFrontEnd FrontEnd\\HttpProxy\\mapi;"
-    "1 /PowerShell PowerShellFrontEnd FrontEnd\\HttpProxy\\PowerShell;"
-    "1 /Rpc RpcProxyFrontEnd FrontEnd\\HttpProxy\\rpc;"
-    "2 /PowerShell PowerShell ClientAccess\\PowerShell-Proxy;"
-    "2 /mapi/emsmdb MapiMailbox ClientAccess\\mapi\\emsmdb;"
-    "2 /mapi/nspi MapiAddressBook ClientAccess\\mapi\\nspi;2 /API Rest ClientAccess\\rest;"
-    "2 /owa OWA ClientAccess\\owa;2 /owa/Calendar OWACalendar ClientAccess\\owa;"
-    "2 /OAB OAB ClientAccess\\OAB;2 /ecp ECP ClientAccess\\ecp;"
-    "2 /Autodiscover Autodiscover ClientAccess\\Autodiscover;"
-    "2 /Microsoft-Server-ActiveSync Sync ClientAccess\\sync;"
-    "2 /EWS Services ClientAccess\\exchweb\\EWS;"
-    "2 /EWS/bin Services ClientAccess\\exchweb\\EWS\\bin;"
-    "2 /Rpc RpcProxy %windir%\\System32\\RpcProxy;"
-    "2 /RpcWithCert RpcProxy %windir%\\System32\\RpcProxy;"
-    "2 /PushNotifications PushNotifications ClientAccess\\PushNotifications"
-)
-_SITES = (
-    ("1", "Default Web Site", "%SystemDrive%\\inetpub\\wwwroot",
-     "http *:80:|net.tcp 808:*|net.pipe *|https :443:|http 127.0.0.1:80:|https 127.0.0.1:443:"),
-    ("2", "Exchange Back End", "{install}\\ClientAccess", "http *:81:|https *:444:|net.pipe *"),
-)  # fmt: skip
-_LOG_DIR = "%SystemDrive%\\inetpub\\logs\\LogFiles"
-
-
-def _application_host(install: str, build: str) -> ET.Element:
-    root = ET.Element("configuration")
-    host = ET.SubElement(root, "system.applicationHost")
-    pools = ET.SubElement(host, "applicationPools")
-    clr = f"{install}\\bin\\GenericAppPoolConfigWithGCServerEnabledFalse.config"
-    for name in ("DefaultAppPool", *_POOLS):
-        pool = ET.SubElement(pools, "add", name=name, managedRuntimeVersion="v4.0",
-                             managedPipelineMode="Integrated", CLRConfigFile=clr)  # fmt: skip
-        ET.SubElement(pool, "processModel", identityType="LocalSystem", idleTimeout="00:00:00")
-    ET.SubElement(
-        ET.SubElement(host, "log"), "centralW3CLogFile", enabled="true", directory=_LOG_DIR
-    )
-    sites = ET.SubElement(host, "sites")
-    for site_id, name, physical, bindings in _SITES:
-        _site(sites, site_id, name, physical.format(install=install), bindings, install)
-    defaults = ET.SubElement(sites, "siteDefaults")
-    ET.SubElement(defaults, "logFile", logFormat="W3C", directory=_LOG_DIR)
-    filters = ET.SubElement(_location(root, "Default Web Site"), "isapiFilters")
-    for name, dll in (("Exchange OWA Cookie Authentication ISAPI Filter", "owaauth.dll"),
-                      ("Exchange ActiveSync ISAPI Filter", "AirFilter.dll")):  # fmt: skip
-        path = f"{install}\\FrontEnd\\HttpProxy\\bin\\{dll}"
-        ET.SubElement(filters, "filter", name=name, path=path, enabled="true")
-    for where in (f"Exchange Back End/owa/{build}", f"Exchange Back End/ecp/{build}",
-                  "Default Web Site/owa/auth"):  # fmt: skip
-        ET.SubElement(_location(root, where), "handlers", accessPolicy="Read, Execute, Script")
-    return root
-
-
-def _site(
-    parent: ET.Element, site_id: str, name: str, physical: str, bindings: str, install: str
-) -> None:
-    site = ET.SubElement(parent, "site", name=name, id=site_id, serverAutoStart="true")
-    top = ET.SubElement(site, "application", path="/")
-    if site_id == "1":
-        top.set("applicationPool", "MSExchangeOWAAppPool")
-    ET.SubElement(top, "virtualDirectory", path="/", physicalPath=physical)
-    for app in _APPS.split(";"):
-        sid, path, pool, where = app.split(" ", 3)
-        if sid == site_id:
-            where = where if where.startswith("%") else f"{install}\\{where}"
-            node = ET.SubElement(
-                site, "application", path=path, applicationPool=f"MSExchange{pool}AppPool"
-            )
-            ET.SubElement(node, "virtualDirectory", path="/", physicalPath=where)
-    container = ET.SubElement(site, "bindings")
-    for binding in bindings.split("|"):
-        protocol, info = binding.split(" ")
-        ET.SubElement(container, "binding", protocol=protocol, bindingInformation=info)
-
-
-def _location(root: ET.Element, path: str) -> ET.Element:
-    return ET.SubElement(ET.SubElement(root, "location", path=path), "system.webServer")
-
-
-def _rule_element(rule: RewriteRule) -> ET.Element:
-    node = ET.Element("rule", name=rule.name)
-    if rule.stop_processing:
-        node.set("stopProcessing", "true")
-    ET.SubElement(node, "match", url=rule.match_url)
-    conditions = ET.SubElement(node, "conditions")
-    ET.SubElement(conditions, "add", input=rule.input, pattern=rule.pattern)
-    ET.SubElement(node, "action", type=rule.action)
-    return node
-
-
-def _xml_text(root: ET.Element) -> str:
-    """Indented XML with the declaration and CRLF line ends, as IIS writes its config."""
-    ET.indent(root, space="    ")
-    text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-    return text.replace("\n", CRLF)
