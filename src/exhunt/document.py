@@ -156,6 +156,8 @@ class Gap(_Model):
     to: Time | None = None
     reason: str
     path: str | None = None
+    expected: bool = False
+    """Normal for a live collection (the newest file cut mid-line): noted, not held against it."""
 
 
 class Coverage(_Model):

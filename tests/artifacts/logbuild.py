@@ -46,6 +46,8 @@ class Expected:
     """Line -> time of the well-formed data rows."""
     literal_lines: list[int] = field(default_factory=list)
     truncated: bool = False
+    headerless: bool = False
+    """No header anywhere: every record is bad, parsed or not."""
 
 
 @dataclass
@@ -155,6 +157,7 @@ def build(
         _expect(expected, writer, number, line, kind, has_header)
         out += line + (b"\r\n" if eols[(number - 1) % len(eols)] else b"\n")
     _ending(out, expected, writer, ending, len(lines) + 1, has_header)
+    expected.headerless = not has_header
     return Built(bytes(out), writer.parser, expected)
 
 

@@ -104,10 +104,12 @@ def test_default_folders_without_preamble() -> None:
     assert IisW3cLog.claims(evidence_file("inetpub/u_ex210306.log"), iis_rows) == 0
 
 
-def test_folder_hint_needs_a_log_looking_head() -> None:
+def test_folder_hint_claims_a_damaged_file_with_low_surety() -> None:
+    # A damaged file in a log's own folder is still read as that log, so its damage is
+    # counted; any parser that recognises the content outranks the folder.
     binary = b"MZ\x90\x00\x03\x00\x00\x00"
-    assert HttpProxyLog.claims(evidence_file(rel_of(HTTPPROXY_70)), binary) == 0
-    assert RpsCmdletLog.claims(evidence_file(rel_of(RPS_CMDLET)), binary) == 0
+    assert HttpProxyLog.claims(evidence_file(rel_of(HTTPPROXY_70)), binary) == 20
+    assert RpsCmdletLog.claims(evidence_file(rel_of(RPS_CMDLET)), binary) == 20
 
 
 def test_iis_fields_directive_without_software_line() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_run import Run, in_process
 
-from exhunt.testing.builder import EvidenceBuilder
+from exhunt.testing.builder import EvidenceBuilder, Row
 from exhunt.testing.generator import ServerManifest, write_server
 
 
@@ -50,7 +50,7 @@ def high_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Evidence whose most severe finding is high: one day of IIS logs and an LSASS dump."""
     b = EvidenceBuilder(tmp_path_factory.mktemp("high") / "evidence", build="15.1.2176.9")
     day = date(2021, 3, 4)
-    rows = [
+    rows: list[Row] = [
         {"time": datetime(2021, 3, 4, hour, 5, tzinfo=UTC), "cs-method": "GET",
          "cs-uri-stem": "/owa/healthcheck.htm", "c-ip": "127.0.0.1", "sc-status": 200}
         for hour in range(24)

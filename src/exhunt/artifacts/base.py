@@ -93,6 +93,8 @@ class LineLog(Artifact):
 
     header_prefixes: ClassVar[tuple[bytes, ...]] = ()
     """Starts of a header row that can come before any ``#Fields:`` directive."""
+    needs_header: ClassVar[bool] = True
+    """Whether rows mean nothing without a header: a file without one is unreadable."""
 
     def new_state(self) -> HeaderState:
         return HeaderState()

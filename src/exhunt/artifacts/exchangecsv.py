@@ -41,8 +41,9 @@ class ExchangeCsvLog(LineLog):
             if b"#Log-type: " + log_type in head:
                 return 100
         path = "/" + file.rel.lower()
-        if any(hint in path for hint in cls.path_hints) and _looks_like_csv_log(head):
-            return 60
+        if any(hint in path for hint in cls.path_hints):
+            # In its own folder a damaged file is still this log: read it and count its damage.
+            return 60 if _looks_like_csv_log(head) else 20
         return 0
 
     def split_field_names(self, value: str) -> tuple[str, ...]:

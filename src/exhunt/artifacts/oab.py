@@ -30,14 +30,15 @@ class OabGeneratorLog(ExchangeCsvLog):
     title = "Exchange OAB generator log"
     log_types: ClassVar[tuple[bytes, ...]] = (b"OABGenerator", b"OAB Generator")
     path_hints: ClassVar[tuple[str, ...]] = ("/logging/oabgeneratorlog/",)
+    needs_header: ClassVar[bool] = False
 
     @classmethod
     def claims(cls, file: EvidenceFile, head: bytes) -> int:
         # Its line format is not public: a file in its folder is read as text even when the
         # head does not look like a CSV log.
         surety = super().claims(file, head)
-        if surety == 0 and any(hint in "/" + file.rel.lower() for hint in cls.path_hints):
-            return 60
+        if any(hint in "/" + file.rel.lower() for hint in cls.path_hints):
+            return max(surety, 60)
         return surety
 
     def parse(self, state: HeaderState, line: str) -> ParsedLine:

@@ -180,9 +180,18 @@ class LogReader:
             yield from self._read_block(block)
         if self._tail is not None:
             self._commit(self._tail)
+        self._no_header()
         self.stats.sha256 = digest.hexdigest()
         if self.stats.last is None:
             self.stats.last = self._last_good
+
+    def _no_header(self) -> None:
+        """A file that never says its columns cannot be read: every record of it is bad."""
+        stats = self.stats
+        if not self.parser.needs_header or self._state.fields is not None:
+            return
+        # The lines that were parsed are already counted, with their line numbers.
+        stats.bad_records = max(stats.bad_records, stats.records)
 
     # -- blocks ---------------------------------------------------------------------------
 

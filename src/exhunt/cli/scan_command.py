@@ -215,13 +215,18 @@ def _check_window(since: datetime | None, until: datetime | None) -> None:
 
 
 def _configure_logging(quiet: bool, verbose: int, debug: bool) -> None:
-    level = (
-        logging.DEBUG
-        if debug
-        else logging.ERROR
-        if quiet
-        else logging.INFO
-        if verbose > 1
-        else logging.WARNING
-    )
-    logging.basicConfig(level=level, format="exhunt: %(levelname)s: %(message)s", force=True)
+    """Messages of exhunt's own loggers on stderr; a program embedding the CLI keeps its own."""
+    if debug:
+        level = logging.DEBUG
+    elif quiet:
+        level = logging.ERROR
+    else:
+        level = logging.INFO if verbose > 1 else logging.WARNING
+    logger = logging.getLogger("exhunt")
+    logger.setLevel(level)
+    if not any(getattr(h, "_exhunt_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("exhunt: %(levelname)s: %(message)s"))
+        handler._exhunt_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.propagate = False

@@ -157,7 +157,9 @@ class Extractor:
         return path
 
     def make_dir(self, member: str) -> None:
-        """Create the folder of a folder member."""
+        """Create the folder of a folder member; the archive's own root (``.``) needs none."""
+        if not name_parts(member) and unsafe_reason(member) == "empty name":
+            return  # "tar -C folder ." writes the folder itself as "./"
         path = self.target(member)
         if path is None:
             return

@@ -87,8 +87,23 @@ def _gaps(spans: Sequence[FileSpan], threshold: timedelta) -> list[Gap]:
 
 
 def _truncations(spans: Sequence[FileSpan]) -> list[Gap]:
-    return [
-        Gap(type=span.artifact, from_=span.last, to=None, reason="truncated file", path=span.path)
-        for span in spans
-        if span.truncated
-    ]
+    """Files cut short; the newest file of a log is expected to be, when collected live."""
+    newest: dict[str, FileSpan] = {}
+    for span in spans:
+        current = newest.get(stream_of(span))
+        if span.first and (current is None or current.first is None or span.first > current.first):
+            newest[stream_of(span)] = span
+    gaps = []
+    for span in spans:
+        if not span.truncated:
+            continue
+        live = newest.get(stream_of(span)) is span
+        reason = (
+            "truncated file (the newest of its log: still being written)"
+            if live
+            else ("truncated file")
+        )
+        gaps.append(
+            Gap(type=span.artifact, from_=span.last, reason=reason, path=span.path, expected=live)
+        )
+    return gaps

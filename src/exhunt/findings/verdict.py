@@ -63,7 +63,7 @@ def decide(
             )
     else:
         status, reasons = VerdictStatus.CLEAN, [_clean_reason(exchange, coverage)]
-    reasons += gaps + _notes(exchange)
+    reasons += gaps + _notes(exchange, coverage)
     first = min((f.first_seen for f in malicious if f.first_seen), default=None)
     last = max((f.last_seen for f in malicious if f.last_seen), default=None)
     return Verdict(status=status, reasons=reasons, first_malicious=first, last_malicious=last)
@@ -119,6 +119,8 @@ def _coverage_problems(
             "No IIS or HttpProxy logs were found: attacks on the web front end cannot be seen."
         )
     for gap in coverage.gaps:
+        if gap.expected:
+            continue
         where = f" ({gap.path})" if gap.path else ""
         problems.append(f"Gap in {gap.type}{where}: {gap.reason}{_period(gap)}.")
     if health.failed_files:
@@ -137,15 +139,21 @@ def _period(gap: Gap) -> str:
     return f", {start}{end}"
 
 
-def _notes(exchange: ExchangeInfo) -> list[str]:
+def _notes(exchange: ExchangeInfo, coverage: Coverage) -> list[str]:
     """Facts worth saying that do not change the verdict."""
+    notes = []
     cves = [e.cve for e in exchange.exposure if e.before_logs and e.exposed_until is not None]
-    if not cves:
-        return []
-    return [
-        f"The server was exposed to {', '.join(cves)} before its logs begin and patched later: "
-        "an attack before the logs would not be visible."
-    ]
+    if cves:
+        notes.append(
+            f"The server was exposed to {', '.join(cves)} before its logs begin and patched "
+            "later: an attack before the logs would not be visible."
+        )
+    live = [gap.path for gap in coverage.gaps if gap.expected and gap.path]
+    if live:
+        notes.append(
+            f"{len(live)} newest log file(s) end mid-line, as logs do when collected live."
+        )
+    return notes
 
 
 def _clean_reason(exchange: ExchangeInfo, coverage: Coverage) -> str:

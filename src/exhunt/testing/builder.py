@@ -285,7 +285,7 @@ class EvidenceBuilder:
 
     def oab_generator(
         self, day: date, lines: Iterable[tuple[datetime, str]], seq: int = 1,
-        hostile: Hostile = CLEAN,
+        hostile: Hostile = CLEAN, build: str | None = None,
     ) -> Path:  # fmt: skip
         """Write ``Logging\\OABGeneratorLog\\OABGeneratorLogYYYYMMDD-<seq>.LOG`` from messages."""
         rows: list[Row] = [
@@ -293,19 +293,21 @@ class EvidenceBuilder:
              "Level": "Warning" if "failed" in msg else "Information", "Message": msg}
             for t, msg in lines
         ]  # fmt: skip
-        return self._kind_log("oab", _midnight(day), rows, seq, hostile)
+        return self._kind_log("oab", _midnight(day), rows, seq, hostile, _version(build))
 
     def rps_http(
-        self, hour: datetime, rows: Iterable[Row], seq: int = 1, hostile: Hostile = CLEAN
-    ) -> Path:
+        self, hour: datetime, rows: Iterable[Row], seq: int = 1, hostile: Hostile = CLEAN,
+        build: str | None = None,
+    ) -> Path:  # fmt: skip
         """Write ``Logging\\CmdletInfra\\Powershell-Proxy\\Http\\Rps_Http_<hour>-<seq>.LOG``."""
-        return self._kind_log("rps_http", hour, list(rows), seq, hostile)
+        return self._kind_log("rps_http", hour, list(rows), seq, hostile, _version(build))
 
     def rps_cmdlet(
-        self, hour: datetime, rows: Iterable[Row], seq: int = 1, hostile: Hostile = CLEAN
-    ) -> Path:
+        self, hour: datetime, rows: Iterable[Row], seq: int = 1, hostile: Hostile = CLEAN,
+        build: str | None = None,
+    ) -> Path:  # fmt: skip
         """Write ``Logging\\CmdletInfra\\Powershell-Proxy\\Cmdlet\\Rps_Cmdlet_<hour>-<seq>.LOG``."""
-        return self._kind_log("rps_cmdlet", hour, list(rows), seq, hostile)
+        return self._kind_log("rps_cmdlet", hour, list(rows), seq, hostile, _version(build))
 
     def _kind_log(
         self, kind: str, opened: datetime, rows: Sequence[Row], seq: int, hostile: Hostile,
@@ -356,6 +358,11 @@ class EvidenceBuilder:
             for rule in rules:
                 container.append(_rule_element(rule))
         return self.file("%SystemDrive%\\inetpub\\wwwroot\\web.config", _xml_text(root), mtime)
+
+
+def _version(build: str | None) -> str | None:
+    """The ``#Version:`` value for a build (None: the builder's default build)."""
+    return log_version(build) if build else None
 
 
 def _iis_cells(row: Row) -> dict[str, str]:

@@ -220,7 +220,7 @@ def write_server(
         requests += sc.iter_probes(org, rng, back, back + timedelta(minutes=1), spacing_min=1.2)
     requests = _drop_downtime(sc.with_ids(rng, [_to_ms(r) for r in requests]), plan.downtime)
     _write_logs(b, org, plan, rng, requests, calls)
-    _write_oab_log(b, org, rng)
+    _write_oab_log(b, org, plan, rng)
     _write_stock(b, plan, profile)
     planted = [_plant_benign_archive(b)]
     if chain is not None:
@@ -454,9 +454,9 @@ def _write_logs(
     for day, ecp_rows in sorted(logs.ecp.items()):
         b.ecp_server(day.date(), ecp_rows)
     for hour, rows in sorted(logs.rps_http.items()):
-        b.rps_http(hour, rows)
+        b.rps_http(hour, rows, build=plan.build_at(_time(rows[0]["DateTime"])))
     for hour, rows in sorted(logs.rps_cmdlet.items()):
-        b.rps_cmdlet(hour, rows)
+        b.rps_cmdlet(hour, rows, build=plan.build_at(_time(rows[0]["DateTime"])))
 
 
 def _time(value: object) -> datetime:
@@ -465,7 +465,7 @@ def _time(value: object) -> datetime:
     return value
 
 
-def _write_oab_log(b: EvidenceBuilder, org: Org, rng: random.Random) -> None:
+def _write_oab_log(b: EvidenceBuilder, org: Org, plan: _Plan, rng: random.Random) -> None:
     """Daily OAB generation, and once a failed download under ClientAccess\\OAB\\Temp."""
     days = list(sc.iter_days(LOG_START, LOG_END))
     failed_day = rng.choice(days[2:-2])
@@ -480,7 +480,7 @@ def _write_oab_log(b: EvidenceBuilder, org: Org, rng: random.Random) -> None:
             temp = b.exchange("ClientAccess", "OAB", "Temp", org.oab_guid, "data-1.lzx")
             message = f"Download failed and temporary file '{temp}' needs to be removed."
             lines.append((t + timedelta(minutes=5), message))
-        b.oab_generator(day, lines)
+        b.oab_generator(day, lines, build=plan.build_at(lines[0][0]))
 
 
 def stock_content(name: str) -> str:
