@@ -19,8 +19,10 @@ venv: $(BIN)/exhunt
 ## Write two example servers (one clean, one compromised) and scan both.
 demo: $(BIN)/exhunt
 	$(BIN)/python -m exhunt.testing.demo $(DEMO_DIR)
-	-$(BIN)/exhunt scan $(DEMO_DIR)/clean-server
-	-$(BIN)/exhunt scan $(DEMO_DIR)/compromised-server
+	@echo "== exhunt scan $(DEMO_DIR)/clean-server"
+	@$(BIN)/exhunt scan $(DEMO_DIR)/clean-server
+	@echo "== exhunt scan $(DEMO_DIR)/compromised-server   (exit code 3: high findings)"
+	@$(BIN)/exhunt scan $(DEMO_DIR)/compromised-server || [ $$? -eq 3 ]
 
 ## The whole test suite.
 test: $(BIN)/exhunt

@@ -87,10 +87,20 @@ def test_hits_sharing_a_request_id_join_across_logs_and_rules() -> None:
     assert finding.category is Category.EXPLOITATION
 
 
-def test_different_clients_are_different_findings() -> None:
+def test_alike_attempts_from_several_clients_are_one_finding() -> None:
     a = hit(link="203.0.113.7", tags=frozenset({"ssrf:emsmdb"}))
     b = hit(link="198.51.100.9", line=2, tags=frozenset({"ssrf:emsmdb"}))
-    assert len(correlate([a, b], facts())) == 2
+    [(finding, hits)] = correlate([a, b], facts())
+    assert finding.category is Category.ATTEMPT
+    assert finding.indicators.ips == ["198.51.100.9", "203.0.113.7"]
+    assert finding.count == 2 and len(hits) == 2
+
+
+def test_successful_chains_of_different_clients_stay_apart() -> None:
+    a = hit(link="203.0.113.7", tags=frozenset({"ssrf:proxylogon", "status:241"}))
+    b = hit(link="198.51.100.9", line=2, tags=frozenset({"ssrf:proxylogon", "status:241"}))
+    findings = correlate([a, b], facts())
+    assert sorted(f.indicators.ips[0] for f, _ in findings) == ["198.51.100.9", "203.0.113.7"]
 
 
 def test_unlinked_hit_joins_the_chain_it_falls_in() -> None:

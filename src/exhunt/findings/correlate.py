@@ -56,7 +56,7 @@ def correlate(hits: Sequence[Hit], facts: ChainFacts) -> list[tuple[Finding, lis
     components: dict[int, list[Hit]] = defaultdict(list)
     for index, hit in enumerate(ordered):
         components[union.find(index)].append(hit)
-    findings = [(_finding(group, facts), group) for group in components.values()]
+    findings = _merge_alike([(_finding(group, facts), group) for group in components.values()])
     findings.sort(
         key=lambda p: (-p[0].severity.rank, -p[0].category.stage, _first(p[0]), p[0].title)
     )
@@ -64,6 +64,53 @@ def correlate(hits: Sequence[Hit], facts: ChainFacts) -> list[tuple[Finding, lis
         (finding.model_copy(update={"id": f"F{n}"}), group)
         for n, (finding, group) in enumerate(findings, start=1)
     ]
+
+
+MERGED = frozenset({Category.ATTEMPT, Category.INFORMATIONAL})
+
+
+def _merge_alike(pairs: list[tuple[Finding, list[Hit]]]) -> list[tuple[Finding, list[Hit]]]:
+    """One finding for many alike failed attempts (a scanning campaign from many addresses).
+
+    Successful chains stay one finding each; attempts and informational findings with the same
+    rule, title, category and severity become one, listing every address and line.
+    """
+    alike: dict[tuple[str, str, Category, Severity], list[tuple[Finding, list[Hit]]]] = {}
+    kept: list[tuple[Finding, list[Hit]]] = []
+    for finding, hits in pairs:
+        if finding.category in MERGED:
+            key = (finding.rule, finding.title, finding.category, finding.severity)
+            alike.setdefault(key, []).append((finding, hits))
+        else:
+            kept.append((finding, hits))
+    for group in alike.values():
+        kept.append(group[0] if len(group) == 1 else _merged(group))
+    return kept
+
+
+def _merged(group: list[tuple[Finding, list[Hit]]]) -> tuple[Finding, list[Hit]]:
+    findings = [finding for finding, _ in group]
+    hits = [hit for _, part in group for hit in part]
+    firsts = [f.first_seen for f in findings if f.first_seen]
+    lasts = [f.last_seen for f in findings if f.last_seen]
+    evidence = sorted(
+        (e for f in findings for e in f.evidence), key=lambda e: (e.time is None, e.time or 0)
+    )
+    head = findings[0]
+    merged = head.model_copy(
+        update={
+            "first_seen": min(firsts) if firsts else None,
+            "last_seen": max(lasts) if lasts else None,
+            "count": sum(f.count for f in findings),
+            "evidence": evidence[:MAX_EVIDENCE],
+            "indicators": _indicators(hits),
+            "cves": _union(f.cves for f in findings),
+            "attack": _union(f.attack for f in findings),
+            "rules": _union(f.rules for f in findings),
+            "description": f"{head.description} Seen {len(findings)} times.".strip(),
+        }
+    )
+    return merged, hits
 
 
 def _family_link(hit: Hit) -> list[str]:
