@@ -45,6 +45,7 @@ from exhunt.evidence import Evidence, EvidenceFile, open_evidence
 from exhunt.findings.correlate import correlate
 from exhunt.findings.coverage import FileSpan, build_coverage
 from exhunt.findings.exposure import BuildHistory, Observation, exchange_info, observe
+from exhunt.findings.mitigations import find_mitigations
 from exhunt.findings.timeline import build_timeline
 from exhunt.findings.verdict import EvidenceHealth, decide
 from exhunt.model import Source
@@ -128,6 +129,7 @@ def _scan(
         _in_window(spans, window), options.gap, skipped=getattr(evidence, "skipped", [])
     )
     exchange = exchange_info(history, collected, logs_start, context.install_path)
+    exchange.mitigations = find_mitigations(evidence)
     problems = [p for r in results for p in r.problems] + tree.problems
     health = EvidenceHealth(failed_files=sum(1 for r in results if _failed(r)))
     verdict = decide(findings, coverage, exchange, health)
