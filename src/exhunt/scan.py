@@ -11,26 +11,21 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from exhunt import __version__
-from exhunt.artifacts.base import HEAD_SIZE, classify
-from exhunt.artifacts.textlog import LogStats
 from exhunt.detect.context import DEFAULT_INTERNAL, ScanContext
 from exhunt.detect.engine import (
     FileResult,
-    LogPlan,
     Problem,
     TimeWindow,
     TreeResult,
-    plans_for,
-    scan_log_file,
     scan_tree,
 )
 from exhunt.detect.rules import ChainFacts, RuleSet, RuleSpec, load_ruleset
+from exhunt.detect.runner import Progress, find_logs, run_logs
 from exhunt.document import (
     EvidenceFile as ManifestEntry,
 )
@@ -41,32 +36,16 @@ from exhunt.document import (
     ScanInfo,
     Tool,
 )
-from exhunt.evidence import Evidence, EvidenceFile, open_evidence
+from exhunt.evidence import Evidence, open_evidence
 from exhunt.findings.correlate import correlate
 from exhunt.findings.coverage import FileSpan, build_coverage
 from exhunt.findings.exposure import BuildHistory, Observation, exchange_info, observe
 from exhunt.findings.mitigations import find_mitigations
 from exhunt.findings.timeline import build_timeline
 from exhunt.findings.verdict import EvidenceHealth, decide
-from exhunt.model import Source
 from exhunt.options import ScanOptions
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]
-"""Called with (what, done, total) as work completes; totals are in bytes for logs."""
-
-LOG_SUFFIXES = (".log", ".txt")
-PARALLEL_MIN_BYTES = 32 << 20
-"""Below this much log data a scan stays in one process: workers cost more than they save."""
-BATCH_MIN_BYTES = 4 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class LogTask:
-    file: EvidenceFile
-    artifact: str | None = None
-    """The parser's type; None lets the worker sniff the file (most files are logs)."""
 
 
 def scan(
@@ -151,148 +130,6 @@ def _scan(
             until=options.until,
         ),
     )
-
-
-def find_logs(evidence: Evidence) -> list[LogTask]:
-    """Every file that may be a log; the workers read each one's preamble to know its kind."""
-    return [
-        LogTask(file)
-        for file in evidence.files
-        if file.size > 0 and file.rel.lower().endswith(LOG_SUFFIXES)
-    ]
-
-
-def run_logs(
-    tasks: Sequence[LogTask],
-    spec: RuleSpec,
-    context: ScanContext,
-    window: TimeWindow,
-    jobs: int | None,
-    progress: Progress | None,
-) -> list[FileResult]:
-    """Scan every log file, in worker processes when there is enough data to share out."""
-    total = sum(task.file.size for task in tasks)
-    workers = jobs or os.cpu_count() or 1
-    ordered = sorted(tasks, key=lambda t: -t.file.size)
-    if workers <= 1 or total < PARALLEL_MIN_BYTES or len(tasks) < 2:
-        return list(_serial(ordered, spec, context, window, total, progress))
-    return _parallel(ordered, spec, context, window, total, workers, progress)
-
-
-def _serial(
-    tasks: Sequence[LogTask],
-    spec: RuleSpec,
-    context: ScanContext,
-    window: TimeWindow,
-    total: int,
-    progress: Progress | None,
-) -> Iterable[FileResult]:
-    done = 0
-    for task in tasks:
-        result = _run_task(task, spec, context, window)
-        if result is not None:
-            yield result
-        done += task.file.size
-        if progress:
-            progress("logs", done, total)
-
-
-def _parallel(
-    tasks: Sequence[LogTask],
-    spec: RuleSpec,
-    context: ScanContext,
-    window: TimeWindow,
-    total: int,
-    workers: int,
-    progress: Progress | None,
-) -> list[FileResult]:
-    results: list[FileResult] = []
-    done = 0
-    _plans(spec)  # built before the workers start, so forked workers inherit them
-    batches = _batches(tasks, max(total // (workers * 8), BATCH_MIN_BYTES))
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_worker_init, initargs=(spec,)
-    ) as pool:
-        futures: dict[Future[list[FileResult]], list[LogTask]] = {
-            pool.submit(_run_batch, batch, spec, context, window): batch for batch in batches
-        }
-        for future in as_completed(futures):
-            batch = futures[future]
-            try:
-                results.extend(future.result())
-            except Exception as exc:  # a worker died: record it, keep the other files
-                results.extend(_failed_result(task, exc) for task in batch)
-            done += sum(task.file.size for task in batch)
-            if progress:
-                progress("logs", done, total)
-    return results
-
-
-def _batches(tasks: Sequence[LogTask], target: int) -> list[list[LogTask]]:
-    """Group files (largest first) so each job carries about ``target`` bytes: hourly logs
-    are small and many, and one job per file would spend more on messages than on work."""
-    batches: list[list[LogTask]] = []
-    current: list[LogTask] = []
-    size = 0
-    for task in tasks:
-        current.append(task)
-        size += task.file.size
-        if size >= target:
-            batches.append(current)
-            current, size = [], 0
-    if current:
-        batches.append(current)
-    return batches
-
-
-def _run_batch(
-    batch: Sequence[LogTask], spec: RuleSpec, context: ScanContext, window: TimeWindow
-) -> list[FileResult]:
-    results = (_run_task(task, spec, context, window) for task in batch)
-    return [result for result in results if result is not None]
-
-
-_PLANS: dict[RuleSpec, dict[str, LogPlan]] = {}
-
-
-def _worker_init(spec: RuleSpec) -> None:
-    _plans(spec)
-
-
-def _plans(spec: RuleSpec) -> dict[str, LogPlan]:
-    if spec not in _PLANS:
-        _PLANS[spec] = plans_for(load_ruleset(spec))
-    return _PLANS[spec]
-
-
-def _run_task(
-    task: LogTask, spec: RuleSpec, context: ScanContext, window: TimeWindow
-) -> FileResult | None:
-    """Scan one file as its parser's kind; None when no parser claims it."""
-    try:
-        artifact = task.artifact or _sniff(task.file)
-        if artifact is None:
-            return None
-        return scan_log_file(task.file, artifact, _plans(spec)[artifact], context, window)
-    except OSError as exc:
-        return _failed_result(task, exc, "could not read")
-    except Exception as exc:  # a parser bug on one file must not lose the others' findings
-        log.debug("scanning %s failed", task.file.rel, exc_info=True)
-        return _failed_result(task, exc)
-
-
-def _sniff(file: EvidenceFile) -> str | None:
-    with open(file.real, "rb") as fh:
-        return classify(file, fh.read(HEAD_SIZE))
-
-
-def _failed_result(task: LogTask, exc: BaseException, what: str = "parser failed") -> FileResult:
-    artifact = task.artifact or "log"
-    source = Source(artifact, task.file.rel, task.file.windows_path)
-    result = FileResult(source, task.file.size, LogStats())
-    message = f"{what}: {type(exc).__name__}: {exc}"
-    result.problems.append(Problem(artifact, message, task.file.rel))
-    return result
 
 
 def _failed(result: FileResult) -> bool:
