@@ -38,7 +38,7 @@ def evidence_file(rel: str) -> EvidenceFile:
 
 
 def winner(rel: str, head: bytes) -> tuple[int, str]:
-    """The parser the scan picks for a file (the same rule as the scan: ``exhunt.artifacts.base.classify``)."""
+    """The parser the scan picks for a file (as ``exhunt.artifacts.base.classify`` does)."""
     parsers = [cls for cls in ARTIFACTS if issubclass(cls, LineLog)]
     return max((cls.claims(evidence_file(rel), head), cls.type) for cls in parsers)
 
