@@ -11,70 +11,16 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from exhunt import __version__
-from exhunt.cli.progress import ProgressBar
-from exhunt.cli.scan_command import scan_command
+from exhunt.cli.app import cli
 from exhunt.exceptions import ExhuntError
-
-if TYPE_CHECKING:
-    from exhunt.document import ScanDocument
+from exhunt.registry import load_package
 
 EXIT_FINDINGS = 3
 
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="exhunt")
-def cli() -> None:
-    """Compromise assessment for on-premises Microsoft Exchange servers."""
-
-
-cli.add_command(scan_command)
-
-
-@cli.command("report")
-@click.argument("document", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write here instead of stdout.",
-)
-@click.option("--verbose", "-v", is_flag=True, help="Every evidence line and timeline entry.")
-def report_command(document: Path, fmt: str, output: Path | None, verbose: bool) -> None:
-    """Render a saved result document (exhunt scan --format json) again, without re-scanning."""
-    from exhunt.report.formats import RenderOptions, render
-
-    doc = _load_document(document)
-    text = render(doc, fmt, RenderOptions(verbose=verbose))
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
-
-
-def _load_document(path: Path) -> ScanDocument:
-    """A saved result document; anything else is a bad argument, said in one line."""
-    from pydantic import ValidationError
-
-    from exhunt.document import ScanDocument
-
-    try:
-        return ScanDocument.from_json(path.read_bytes())
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "document"
-        raise click.BadParameter(
-            f"{path} is not an exhunt result document ({where}: {first['msg']})",
-            param_hint="DOCUMENT",
-        ) from None
+load_package("exhunt.cli.commands")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,4 +59,4 @@ def entry_point() -> None:
     sys.exit(main())
 
 
-__all__ = ["EXIT_FINDINGS", "ProgressBar", "cli", "entry_point", "main"]
+__all__ = ["EXIT_FINDINGS", "cli", "entry_point", "main"]

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import click
 
+from exhunt.cli.app import cli
 from exhunt.cli.progress import ProgressBar
 from exhunt.document import ScanDocument
 from exhunt.exceptions import UsageError
 from exhunt.model import Severity
 from exhunt.options import DEFAULT_GAP_HOURS, ScanOptions
+from exhunt.report.formats import FORMATS
 from exhunt.timeutil import format_time, parse_time
 
 EXIT_FINDINGS = 3
@@ -31,12 +33,12 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
         ) from None
 
 
-@click.command("scan")
+@cli.command("scan")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(FORMATS.names()),
     default="text",
     show_default=True,
     help="Report format on stdout (or --output).",

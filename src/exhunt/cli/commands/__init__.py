@@ -1,0 +1,1 @@
+"""The subcommands of ``exhunt``; each module registers its own with ``@cli.command``."""
