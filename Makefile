@@ -6,7 +6,11 @@ DEMO_DIR ?= build/demo
 SIZE ?= 1024
 JOBS ?= auto
 
-.PHONY: demo test lint bench venv clean
+SHELLS ?=
+BENIGN ?=
+N ?= 1000
+
+.PHONY: demo test lint bench bench-webshells bench-fleet venv clean
 
 $(BIN)/exhunt: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -33,9 +37,20 @@ lint: $(BIN)/exhunt
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-## Speed against ripgrep on generated logs: make bench SIZE=<MB>
+## Speed: logs against ripgrep (SIZE MB), files against bare yara-x, EVTX against a
+## SQLite Sigma evaluation and the bare parser.
 bench: $(BIN)/exhunt
 	$(BIN)/python bench/bench_logs.py --size-mb $(SIZE)
+	$(BIN)/python bench/bench_files.py
+	$(BIN)/python bench/bench_evtx.py
+
+## Fleet speed: N small servers into one store, 1 against 2 Dask workers: make bench-fleet N=<servers>
+bench-fleet: $(BIN)/exhunt
+	$(BIN)/python bench/bench_fleet.py --servers $(N)
+
+## Web shell detection quality: make bench-webshells SHELLS=<dir> BENIGN=<dir>
+bench-webshells: $(BIN)/exhunt
+	SHELLS="$(SHELLS)" BENIGN="$(BENIGN)" $(BIN)/python bench/bench_webshells.py
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -52,6 +52,8 @@ class BuildSource(_Model):
     build: str
     path: str | None = None
     time: Time | None = None
+    precision: str | None = None
+    """``build`` (all four parts), or ``cu`` (the revision is the CU's, not the update's)."""
 
 
 class BuildPeriod(_Model):
@@ -73,6 +75,31 @@ class Exposure(_Model):
     exposed_until: Time | None = None
     before_logs: bool = False
     """The exposed period starts before the logs do: an attack then would not be visible."""
+    mitigated_by: str | None = None
+    """A mitigation in place at collection time that stops this CVE (the build lacks the fix)."""
+    mitigated_since: Time | None = None
+    mitigation_leaves: str | None = None
+    """What that mitigation does not stop."""
+
+
+class BuildConflict(_Model):
+    """Two sources of the build that disagree."""
+
+    message: str
+    sources: list[BuildSource] = Field(default_factory=list)
+
+
+class MitigationInfo(_Model):
+    """A mitigation, or a trace of a mitigation tool, found in the evidence."""
+
+    kind: str
+    name: str
+    covers: list[str] = Field(default_factory=list)
+    leaves: str | None = None
+    since: Time | None = None
+    path: str | None = None
+    effective: bool = True
+    detail: str | None = None
 
 
 class ExchangeInfo(_Model):
@@ -85,6 +112,13 @@ class ExchangeInfo(_Model):
     vulnerable_to: list[str] = Field(default_factory=list)
     exposure: list[Exposure] = Field(default_factory=list)
     mitigations: list[str] = Field(default_factory=list)
+    su: str | None = None
+    value_sources: dict[str, str] = Field(default_factory=dict)
+    """Which source gave each value (``build``, ``install_path``)."""
+    build_conflicts: list[BuildConflict] = Field(default_factory=list)
+    mitigated: list[str] = Field(default_factory=list)
+    """CVEs the build lacks but a mitigation in place at collection time stops."""
+    mitigation_state: list[MitigationInfo] = Field(default_factory=list)
 
 
 class Verdict(_Model):

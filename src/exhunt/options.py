@@ -27,6 +27,14 @@ class ScanOptions:
     """Address ranges of the organisation besides the private ranges (CIDR)."""
     workdir: Path | None = None
     """Where archives are unpacked (a temporary folder by default)."""
+    yara_paths: tuple[Path, ...] = ()
+    """Third-party YARA rule files or folders (``--yara``)."""
+    baseline_path: Path | None = None
+    """A baseline of known-good servers' web files (``--baseline``)."""
+    max_file_bytes: int = 64 << 20
+    """Files larger than this are neither hashed nor matched with YARA (listed in coverage)."""
+    file_timeout: int = 30
+    """Seconds YARA may spend on one file (listed in coverage when reached)."""
     extra: dict[str, str] = field(default_factory=dict)
 
     def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from exhunt import __version__
+from exhunt.detect.builds import format_build
+from exhunt.detect.content import ContentLimits
 from exhunt.detect.context import DEFAULT_INTERNAL, ScanContext
 from exhunt.detect.engine import (
     FileResult,
@@ -37,12 +39,24 @@ from exhunt.document import (
     Tool,
 )
 from exhunt.evidence import Evidence, open_evidence
+from exhunt.findings.baseline import (
+    Deviation,
+    Manifest,
+    compare,
+    compare_peers,
+    deviation_hits,
+    has_build,
+    load_baseline,
+    manifest_of,
+)
+from exhunt.findings.buildsources import disk_observations, registry_install_path
 from exhunt.findings.correlate import correlate
 from exhunt.findings.coverage import FileSpan, build_coverage
 from exhunt.findings.exposure import BuildHistory, Observation, exchange_info, observe
-from exhunt.findings.mitigations import find_mitigations
 from exhunt.findings.timeline import build_timeline
+from exhunt.findings.traces import mitigation_state
 from exhunt.findings.verdict import EvidenceHealth, decide
+from exhunt.model import Hit
 from exhunt.options import ScanOptions
 
 log = logging.getLogger(__name__)
@@ -67,17 +81,115 @@ def scan(
     options = options or ScanOptions()
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    spec = RuleSpec(
+    spec = _spec(options)
+    ruleset = load_ruleset(spec)
+    if isinstance(paths, Evidence):
+        analysis = _scan(paths, ruleset, spec, options, progress, started, clock)
+    else:
+        with open_evidence(list(paths), workdir=options.workdir) as evidence:
+            analysis = _scan(evidence, ruleset, spec, options, progress, started, clock)
+    return _conclude(analysis, ruleset, options, _baseline_hits(analysis, options))
+
+
+def scan_servers(
+    groups: Sequence[Sequence[str | os.PathLike[str]]],
+    options: ScanOptions | None = None,
+    progress: Callable[[int], Progress | None] | None = None,
+) -> list[ScanDocument]:
+    """Scan several servers; those of the same Exchange build are each other's baseline.
+
+    Without ``options.baseline_path``, a web file present on one server and on none of its
+    peers of the same build, or changed from what its peers agree on, is reported
+    (:func:`exhunt.findings.baseline.compare_peers`). With a baseline file, each server is
+    compared with the baseline of its build instead.
+
+    Args:
+        groups: the evidence paths of each server.
+        options: what to run and how.
+        progress: gives the progress callback for the n-th server.
+    """
+    options = options or ScanOptions()
+    spec = _spec(options)
+    ruleset = load_ruleset(spec)
+    analyses = []
+    for index, group in enumerate(groups):
+        started, clock = datetime.now(UTC), time.perf_counter()
+        reporter = progress(index) if progress else None
+        with open_evidence(list(group), workdir=options.workdir) as evidence:
+            analyses.append(_scan(evidence, ruleset, spec, options, reporter, started, clock))
+    peers: dict[str, list[Deviation]] = {}
+    if options.baseline_path is None:
+        peers = compare_peers([a.manifest for a in analyses])
+    documents = []
+    for analysis in analyses:
+        extra = _baseline_hits(analysis, options)
+        extra += deviation_hits(peers.get(analysis.manifest.server, []), analysis.tree.records)
+        documents.append(_conclude(analysis, ruleset, options, extra))
+    return documents
+
+
+def scan_manifest(
+    paths: Sequence[str | os.PathLike[str]], options: ScanOptions, build: str | None = None
+) -> tuple[Manifest, str]:
+    """One server's web file manifest (for a baseline) and its verdict status.
+
+    Args:
+        paths: the server's evidence.
+        options: what to run.
+        build: the Exchange build, when the evidence cannot tell.
+    """
+    document_options = replace(options, baseline_path=None)
+    spec = _spec(document_options)
+    ruleset = load_ruleset(spec)
+    started, clock = datetime.now(UTC), time.perf_counter()
+    with open_evidence(list(paths), workdir=options.workdir) as evidence:
+        analysis = _scan(evidence, ruleset, spec, document_options, None, started, clock)
+    document = _conclude(analysis, ruleset, document_options)
+    manifest = analysis.manifest
+    if build is not None or manifest.build is None:
+        manifest = replace(manifest, build=build or document.exchange.build)
+    return manifest, document.verdict.status.value
+
+
+def _spec(options: ScanOptions) -> RuleSpec:
+    return RuleSpec(
         sigma_paths=tuple(options.sigma_paths),
         ioc_paths=tuple(options.ioc_paths),
         bundled=options.bundled_rules,
         skip_invalid=options.skip_invalid_rules,
+        yara_paths=tuple(options.yara_paths),
     )
-    ruleset = load_ruleset(spec)
-    if isinstance(paths, Evidence):
-        return _scan(paths, ruleset, spec, options, progress, started, clock)
-    with open_evidence(list(paths), workdir=options.workdir) as evidence:
-        return _scan(evidence, ruleset, spec, options, progress, started, clock)
+
+
+@dataclass(slots=True)
+class _Analysis:
+    """One server's evidence read and matched; what concluding its document needs."""
+
+    results: list[FileResult]
+    tree: TreeResult
+    context: ScanContext
+    history: BuildHistory
+    spans: list[FileSpan]
+    skipped: list[str]
+    mitigations: list[str]
+    evidence_info: EvidenceInfo
+    manifest: Manifest
+    started: datetime
+    clock: float
+
+
+def _baseline_hits(analysis: _Analysis, options: ScanOptions) -> list[Hit]:
+    if options.baseline_path is None:
+        return []
+    baseline = load_baseline(options.baseline_path)
+    if not has_build(baseline, analysis.manifest.build):
+        log.warning(
+            "the baseline has no servers of build %s; files not compared",
+            analysis.manifest.build or "(unknown)",
+        )
+        return []
+    deviations = compare(analysis.manifest, baseline, f"baseline {options.baseline_path.name}")
+    return deviation_hits(deviations, analysis.tree.records)
 
 
 def _scan(
@@ -88,7 +200,7 @@ def _scan(
     progress: Progress | None,
     started: datetime,
     clock: float,
-) -> ScanDocument:
+) -> _Analysis:
     context = ScanContext(
         install_path=evidence.exchange.windows_path if evidence.exchange else None,
         internal_networks=DEFAULT_INTERNAL + options.networks(),
@@ -97,25 +209,52 @@ def _scan(
     window = TimeWindow(options.since, options.until)
     tasks = find_logs(evidence)
     results = run_logs(tasks, spec, context, window, options.jobs, progress)
-    tree = scan_tree(evidence, ruleset, context, window)
-    history = BuildHistory(list(_observations(results, evidence)))
-    spans = [_span(r) for r in results]
+    limits = ContentLimits(options.max_file_bytes, options.file_timeout)
+    tree = scan_tree(evidence, ruleset, context, window, limits=limits, jobs=options.jobs)
+    mitigations = mitigation_state(evidence)
+    history = BuildHistory(
+        list(_observations(results, evidence)), mitigations, registry_install_path(evidence)
+    )
+    current = history.current()
+    build = format_build(current.build) if current is not None else None
+    return _Analysis(
+        results=results,
+        tree=tree,
+        context=context,
+        history=history,
+        spans=[_span(r) for r in results],
+        skipped=[*getattr(evidence, "skipped", []), *tree.skipped],
+        mitigations=[m.sentence for m in mitigations.mitigations],
+        evidence_info=_evidence_info(evidence, results, tree, context),
+        manifest=manifest_of(tree.records, evidence.host or evidence.path, build),
+        started=started,
+        clock=clock,
+    )
+
+
+def _conclude(
+    analysis: _Analysis, ruleset: RuleSet, options: ScanOptions, extra: Sequence[Hit] = ()
+) -> ScanDocument:
+    results, tree, context, history = (
+        analysis.results, analysis.tree, analysis.context, analysis.history)  # fmt: skip
+    window = TimeWindow(options.since, options.until)
+    spans = analysis.spans
     collected, logs_start = _collection_span(spans)
-    hits = [hit for r in results for hit in r.hits] + tree.hits
+    hits = [hit for r in results for hit in r.hits] + tree.hits + list(extra)
+    hits += history.mitigations.hits
     correlated = correlate(hits, ChainFacts(context, history.exposed))
     findings = [finding for finding, _ in correlated]
-    coverage = build_coverage(
-        _in_window(spans, window), options.gap, skipped=getattr(evidence, "skipped", [])
-    )
+    coverage = build_coverage(_in_window(spans, window), options.gap, skipped=analysis.skipped)
     exchange = exchange_info(history, collected, logs_start, context.install_path)
-    exchange.mitigations = find_mitigations(evidence)
+    exchange.mitigations = analysis.mitigations
     problems = [p for r in results for p in r.problems] + tree.problems
     health = EvidenceHealth(failed_files=sum(1 for r in results if _failed(r)))
     verdict = decide(findings, coverage, exchange, health)
     finished = datetime.now(UTC)
+    started, clock = analysis.started, analysis.clock
     return ScanDocument(
         tool=Tool(version=__version__, rules_version=ruleset.version),
-        evidence=_evidence_info(evidence, results, tree, context),
+        evidence=analysis.evidence_info,
         exchange=exchange,
         verdict=verdict,
         findings=findings,
@@ -193,6 +332,7 @@ def _observations(results: Sequence[FileResult], evidence: Evidence) -> Iterable
                     if obs:
                         yield obs
     yield from _version_folders(evidence)
+    yield from disk_observations(evidence)
 
 
 _VERSION_PARENTS = ("frontend/httpproxy/owa/auth/", "clientaccess/owa/prem/", "clientaccess/owa/")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -90,11 +89,10 @@ def test_same_seed_same_bytes(tmp_path: Path, bench: BenchManifest) -> None:
 
 
 @pytest.mark.slow
-def test_writes_at_least_50_mb_per_second(tmp_path: Path) -> None:
-    started = time.perf_counter()
-    manifest = write_bench_logs(tmp_path / "big", 150)
-    rate = manifest.size_bytes / 1e6 / (time.perf_counter() - started)
-    assert rate >= 50, f"{rate:.0f} MB/s"
+def test_a_larger_size_is_met(tmp_path: Path) -> None:
+    # Speed is measured by make bench, never asserted here.
+    manifest = write_bench_logs(tmp_path / "big", 40)
+    assert 40 << 20 <= manifest.size_bytes < 44 << 20
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,6 +6,13 @@ whether it lies in a web-reachable folder: the Exchange front and back end folde
 directory of ``applicationHost.config``. Files that matter to the checks (server-side scripts
 in web folders, memory dumps, archives in ``ProgramData``) are hashed (SHA-256, SHA-1, MD5) in
 one read, within a size limit; what the limit skips is reported.
+
+The ``content`` field says how much of a file the content analysis reads: ``scan`` (hash and
+YARA: scripts in web folders and drop locations, files IIS is configured to run as scripts, and
+every file of a plain folder with no Exchange or IIS in it), ``sniff`` (other files of web
+folders: read whole only when their first bytes hold server-side script markers) or ``hash``
+(memory dumps, archives in ``ProgramData``). ``served_as`` names the handler that runs a file
+with an unusual extension as a script.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from exhunt.artifacts.handlers import ScriptMapping, script_mappings, served_as
 from exhunt.model import Record, Source
 from exhunt.timeutil import format_time
 
@@ -36,6 +44,12 @@ SCRIPT_EXTENSIONS = frozenset(
 )  # fmt: skip
 ARCHIVE_EXTENSIONS = frozenset({".zip", ".7z", ".rar", ".tar", ".gz", ".cab"})
 _DUMP = re.compile(r"\.(dmp|mdmp|hdmp)$", re.IGNORECASE)
+# Where web shells and their tools were dropped outside the served folders (CISA AA21-062A;
+# Microsoft's MSERT guidance adds the compiled pages in "Temporary ASP.NET Files").
+DROP_LOCATIONS = (
+    "/aspnet_client/", "/inetpub/", "/temporary asp.net files/", "/frontend/httpproxy/",
+    "/clientaccess/", "/windows/temp/", "/users/public/", "/programdata/",
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -89,10 +103,15 @@ def _iis_vdir_roots(evidence: Evidence) -> Iterator[tuple[str, str]]:
 class FileTreeReader:
     """Iterate ``fs.file`` records of an evidence; ``stats`` is complete once exhausted."""
 
-    def __init__(self, evidence: Evidence) -> None:
+    def __init__(self, evidence: Evidence, hash_inline: bool = True) -> None:
         self.evidence = evidence
         self.stats = TreeStats()
+        self.hash_inline = hash_inline
+        """Hash here; off when the content analysis reads the files (one read for both)."""
         self._roots = web_roots(evidence)
+        self.plain = evidence.exchange is None and evidence.iis is None
+        """A plain folder (no Exchange, no IIS): every file's content is analysed."""
+        self.mappings: list[ScriptMapping] = script_mappings(evidence, [r.rel for r in self._roots])
         install = evidence.exchange
         self._install = install.rel.lower().rstrip("/") + "/" if install else None
 
@@ -121,7 +140,14 @@ class FileTreeReader:
             fields["web_root"] = web.rel
         if self._install and rel_lower.startswith(self._install):
             fields["install_rel"] = file.rel[len(self._install) :]
-        if self._worth_hashing(fields, rel_lower, ext):
+        mapping = served_as(self.mappings, rel_lower, ext) if web is not None else None
+        if mapping is not None:
+            fields["served_as"] = mapping.handler
+            fields["served_by"] = mapping.config
+        mode = self._content_mode(fields, rel_lower, ext)
+        if mode:
+            fields["content"] = mode
+        if self.hash_inline and mode in ("scan", "hash"):
             fields.update(self._hash(file))
         return Record(Source(ARTIFACT, file.rel, file.windows_path), None, file.mtime, fields)
 
@@ -131,13 +157,18 @@ class FileTreeReader:
                 return root
         return None
 
-    @staticmethod
-    def _worth_hashing(fields: dict[str, str], rel_lower: str, ext: str) -> bool:
-        if fields["web"] == "true" and ext in SCRIPT_EXTENSIONS:
-            return True
+    def _content_mode(self, fields: dict[str, str], rel_lower: str, ext: str) -> str:
+        if self.plain:
+            return "scan"
+        if fields["web"] == "true":
+            script = ext in SCRIPT_EXTENSIONS or "served_as" in fields
+            return "scan" if script else "sniff"
+        if ext in SCRIPT_EXTENSIONS and any(d in "/" + rel_lower for d in DROP_LOCATIONS):
+            return "scan"
         if _DUMP.search(rel_lower):
-            return True
-        return ext in ARCHIVE_EXTENSIONS and "/programdata/" in "/" + rel_lower
+            return "hash"
+        in_programdata = "/programdata/" in "/" + rel_lower
+        return "hash" if ext in ARCHIVE_EXTENSIONS and in_programdata else ""
 
     def _hash(self, file: EvidenceFile) -> dict[str, str]:
         if file.size > MAX_HASH_SIZE:

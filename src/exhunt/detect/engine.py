@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING
 from exhunt.artifacts.base import ARTIFACTS, LineLog
 from exhunt.artifacts.filetree import FileTreeReader, TreeStats
 from exhunt.artifacts.textlog import LogReader, LogStats, markers_for
+from exhunt.detect.content import ContentLimits, ContentStats
+from exhunt.detect.content import Progress as ContentProgress
 from exhunt.detect.context import ScanContext
 from exhunt.detect.prefilter import LiteralMatcher, Pattern, build_matcher
 from exhunt.detect.rules import RecordRule, RuleSet
+from exhunt.detect.treecontent import TreeContent, yara_of
 from exhunt.model import Hit, Record, Source
 
 if TYPE_CHECKING:
@@ -74,6 +77,9 @@ class TreeResult:
     problems: list[Problem] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     """File records kept for the build and coverage steps (version folders)."""
+    skipped: list[str] = field(default_factory=list)
+    """``<path>: <reason>`` of files whose content was not (fully) analysed."""
+    content: ContentStats = field(default_factory=ContentStats)
 
 
 class LogPlan:
@@ -166,18 +172,29 @@ def _slim(result: FileResult) -> None:
 
 
 def scan_tree(
-    evidence: Evidence, ruleset: RuleSet, context: ScanContext, window: TimeWindow = TimeWindow()
+    evidence: Evidence,
+    ruleset: RuleSet,
+    context: ScanContext,
+    window: TimeWindow = TimeWindow(),
+    *,
+    limits: ContentLimits | None = None,
+    jobs: int | None = None,
+    progress: ContentProgress | None = None,
 ) -> TreeResult:
-    """Evaluate the file rules on every file of the evidence (metadata, hashes of candidates)."""
-    reader = FileTreeReader(evidence)
+    """Evaluate the file rules on every file of the evidence: metadata, and for the files worth
+    reading, hashes and YARA matches from one read (:mod:`exhunt.detect.treecontent`)."""
+    reader = FileTreeReader(evidence, hash_inline=False)
     rules = ruleset.for_artifact("fs.file")
     result = TreeResult(reader.stats)
     failed: set[str] = set()
-    for record in reader:
-        if record.fields.get("web") == "true" or "sha256" in record.fields:
-            result.records.append(record)
-        if window.contains(record.time):
-            result.hits.extend(_evaluate(rules, record, context, failed, result))
+    with TreeContent(yara_of(rules), reader.stats, limits, jobs, progress) as content:
+        for record in content.enrich(reader):
+            if record.fields.get("web") == "true" or "sha256" in record.fields:
+                result.records.append(record)
+            if window.contains(record.time):
+                result.hits.extend(_evaluate(rules, record, context, failed, result))
+    result.content = content.stats
+    result.skipped = list(content.stats.skipped)
     for rel, message in reader.stats.unreadable:
         result.problems.append(Problem("fs.file", f"could not read: {message}", rel))
     return result

@@ -1,5 +1,7 @@
 """Indicator packs (CSV: type, value, source, reference[, confidence, note]) as record rules.
 
+STIX 2.1 bundles and MISP exports load as packs too (:mod:`exhunt.detect.feeds`).
+
 Web logs are matched on the client address, user agent and URL; files on their hashes, names
 and paths. Indicator values are data, so a detection engineer adds a pack without Python:
 drop a CSV into ``rules/iocs`` or pass ``--iocs FILE``.
@@ -32,6 +34,7 @@ TYPES = frozenset(
 _HEX = {"sha256": 64, "sha1": 40, "md5": 32}
 _UNSAFE = re.compile(r"[\s+,;()\"'?=&%<>]+|[^\x20-\x7e]+")
 _SCRIPT_EXT = (".aspx", ".ashx", ".asmx", ".asp", ".asax", ".cshtml", ".config", ".svc")
+_FEEDS = (".csv", ".json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +54,14 @@ class Indicator:
 
 
 def load_indicators(paths: Iterable[Path]) -> list[Indicator]:
-    """Read every indicator CSV under ``paths`` (files or folders).
+    """Read every indicator file under ``paths`` (files, or folders of ``.csv`` and ``.json``).
 
     Raises:
         RuleError: a row with an unknown type or a malformed value, named by file and line.
     """
     indicators: list[Indicator] = []
     for path in _csv_files(paths):
-        indicators.extend(_read_pack(path))
+        indicators.extend(_read_feed(path))
     return indicators
 
 
@@ -292,11 +295,20 @@ def _canonical_ip(value: str) -> str:
 def _csv_files(paths: Iterable[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*.csv") if p.is_file())
+            found = (p for p in path.rglob("*") if p.suffix.lower() in _FEEDS and p.is_file())
+            yield from sorted(found)
         elif path.exists():
             yield path
         else:
             raise RuleError("indicator file not found", str(path))
+
+
+def _read_feed(path: Path) -> Iterable[Indicator]:
+    """An exhunt CSV pack, or a STIX bundle or MISP export recognised by its content."""
+    from exhunt.detect.feeds import read_foreign_feed
+
+    foreign = read_foreign_feed(path)
+    return _read_pack(path) if foreign is None else foreign
 
 
 def _read_pack(path: Path) -> Iterator[Indicator]:

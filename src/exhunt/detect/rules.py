@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 """Bumped when the compiled rule form changes, so old caches are not read."""
 
 
@@ -98,6 +98,9 @@ class RuleSpec:
     ioc_paths: tuple[Path, ...] = ()
     bundled: bool = True
     skip_invalid: bool = False
+    yara_paths: tuple[Path, ...] = ()
+    """Third-party YARA rule files or folders (``--yara``); files that fail to compile are
+    reported and skipped."""
 
 
 @dataclass(slots=True)
@@ -138,12 +141,27 @@ def load_ruleset(spec: RuleSpec) -> RuleSet:
     sigma = load_sigma_cached(sigma_paths, spec.skip_invalid)
     rules.extend(SigmaRecordRule(rule) for rule in sigma.rules if rule.active)
     rules.extend(load_ioc_rules(ioc_paths))
+    yara_errors = _add_yara(rules, spec)
     return RuleSet(
         rules=rules,
-        errors=[RuleError(reason, path, line) for reason, path, line in sigma.errors],
+        errors=[RuleError(reason, path, line) for reason, path, line in sigma.errors] + yara_errors,
         inactive=[f"{r.info.id} ({r.path.name})" for r in sigma.rules if not r.active],
         version=_content_version(bundled_rules_dir()) if spec.bundled else "user",
     )
+
+
+def _add_yara(rules: list[RecordRule], spec: RuleSpec) -> list[RuleError]:
+    """Bundled and ``--yara`` rules as one compiled set; its compile failures."""
+    from exhunt.detect.yara import load_yara, rule_files
+    from exhunt.detect.yararule import YaraRecordRule
+
+    bundled = rule_files([bundled_rules_dir() / "yara"], True) if spec.bundled else []
+    files = bundled + rule_files(spec.yara_paths, False)
+    if not files:
+        return []
+    compiled = load_yara(files)
+    rules.append(YaraRecordRule(compiled))
+    return [problem.as_error() for problem in compiled.problems]
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +241,7 @@ def _content_version(root: Path) -> str:
     """A short hash of the bundled rule files, so a result names the content it used."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in {".yml", ".yaml", ".csv"}:
+        if path.is_file() and path.suffix in {".yml", ".yaml", ".csv", ".yar"}:
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

@@ -1,5 +1,8 @@
 """Running every log file of the evidence through the rules, in worker processes when it pays.
 
+Windows event logs (``.evtx``) are scheduled the same way and read by
+:mod:`exhunt.detect.evtxscan`.
+
 The workers read each candidate file's preamble to know its parser, so opening thousands of
 hourly logs is shared out too. Small scans stay in one process. Each worker loads the rules once
 (forked workers inherit them); files go in batches, so messages cost less than the work.
@@ -14,9 +17,12 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from exhunt.artifacts.base import HEAD_SIZE, classify
+from exhunt.artifacts.evtx import EvtxLog
 from exhunt.artifacts.textlog import LogStats
 from exhunt.detect.context import ScanContext
 from exhunt.detect.engine import FileResult, LogPlan, Problem, TimeWindow, plans_for, scan_log_file
+from exhunt.detect.evtxplan import evtx_plan
+from exhunt.detect.evtxscan import scan_evtx_file
 from exhunt.detect.rules import RuleSpec, load_ruleset
 from exhunt.evidence import Evidence, EvidenceFile
 from exhunt.model import Source
@@ -30,6 +36,9 @@ LOG_SUFFIXES = (".log", ".txt")
 PARALLEL_MIN_BYTES = 32 << 20
 """Below this much log data a scan stays in one process: workers cost more than they save."""
 BATCH_MIN_BYTES = 4 << 20
+EVTX_SUFFIX = ".evtx"
+EVTX_COST = 8
+"""An EVTX byte costs about this many log bytes of work (binary XML, JSON): for sharing out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +50,18 @@ class LogTask:
 
 def find_logs(evidence: Evidence) -> list[LogTask]:
     """Every file that may be a log; the workers read each one's preamble to know its kind."""
-    return [
+    logs = [
         LogTask(file)
         for file in evidence.files
         if file.size > 0 and file.rel.lower().endswith(LOG_SUFFIXES)
     ]
+    # Every .evtx, even empty: a Windows event log is never empty, so one is worth a message.
+    evtx = [LogTask(f, EvtxLog.type) for f in evidence.files if f.rel.lower().endswith(EVTX_SUFFIX)]
+    return logs + evtx
+
+
+def _cost(task: LogTask) -> int:
+    return task.file.size * (EVTX_COST if task.artifact == EvtxLog.type else 1)
 
 
 def run_logs(
@@ -59,8 +75,8 @@ def run_logs(
     """Scan every log file, in worker processes when there is enough data to share out."""
     total = sum(task.file.size for task in tasks)
     workers = jobs or os.cpu_count() or 1
-    ordered = sorted(tasks, key=lambda t: -t.file.size)
-    if workers <= 1 or total < PARALLEL_MIN_BYTES or len(tasks) < 2:
+    ordered = sorted(tasks, key=lambda t: -_cost(t))
+    if workers <= 1 or sum(map(_cost, tasks)) < PARALLEL_MIN_BYTES or len(tasks) < 2:
         return list(_serial(ordered, spec, context, window, total, progress))
     return _parallel(ordered, spec, context, window, total, workers, progress)
 
@@ -94,8 +110,10 @@ def _parallel(
 ) -> list[FileResult]:
     results: list[FileResult] = []
     done = 0
-    _plans(spec)  # built before the workers start, so forked workers inherit them
-    batches = _batches(tasks, max(total // (workers * 8), BATCH_MIN_BYTES))
+    plans = _plans(spec)  # built before the workers start, so forked workers inherit them
+    if any(task.artifact == EvtxLog.type for task in tasks):
+        evtx_plan(plans[EvtxLog.type])
+    batches = _batches(tasks, max(sum(map(_cost, tasks)) // (workers * 8), BATCH_MIN_BYTES))
     with ProcessPoolExecutor(
         max_workers=workers, initializer=_worker_init, initargs=(spec,)
     ) as pool:
@@ -122,7 +140,7 @@ def _batches(tasks: Sequence[LogTask], target: int) -> list[list[LogTask]]:
     size = 0
     for task in tasks:
         current.append(task)
-        size += task.file.size
+        size += _cost(task)
         if size >= target:
             batches.append(current)
             current, size = [], 0
@@ -159,6 +177,8 @@ def _run_task(
         artifact = task.artifact or _sniff(task.file)
         if artifact is None:
             return None
+        if artifact == EvtxLog.type:
+            return scan_evtx_file(task.file, _plans(spec)[artifact], context, window)
         return scan_log_file(task.file, artifact, _plans(spec)[artifact], context, window)
     except OSError as exc:
         return _failed_result(task, exc, "could not read")
@@ -169,7 +189,9 @@ def _run_task(
 
 def _sniff(file: EvidenceFile) -> str | None:
     with open(file.real, "rb") as fh:
-        return classify(file, fh.read(HEAD_SIZE))
+        head = fh.read(HEAD_SIZE)
+    # An event log renamed to .log or .txt is still read as one.
+    return classify(file, head) or (EvtxLog.type if EvtxLog.claims(file, head) else None)
 
 
 def _failed_result(task: LogTask, exc: BaseException, what: str = "parser failed") -> FileResult:

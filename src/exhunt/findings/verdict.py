@@ -53,7 +53,7 @@ def decide(
         status = VerdictStatus.INCONCLUSIVE
         reasons = [f"Suspicious, to examine: {r}" for r in _finding_reasons(suspicious)]
         reasons += exposure
-    elif exchange.vulnerable_to:
+    elif exchange.vulnerable_to or exchange.mitigated:
         status, reasons = VerdictStatus.VULNERABLE, exposure
     elif gaps or exchange.build is None:
         status, reasons = VerdictStatus.INCONCLUSIVE, []
@@ -97,6 +97,24 @@ def _span(finding: Finding) -> str:
 
 
 def _exposure_reasons(exchange: ExchangeInfo) -> list[str]:
+    return _exposed_reason(exchange) + _mitigated_reasons(exchange)
+
+
+def _mitigated_reasons(exchange: ExchangeInfo) -> list[str]:
+    """Unpatched but mitigated: what the mitigation stops and what it leaves open."""
+    reasons = []
+    for exposure in exchange.exposure:
+        if exposure.cve in exchange.mitigated and exposure.mitigated_by:
+            leaves = f"; it does not stop {exposure.mitigation_leaves}" if (
+                exposure.mitigation_leaves) else ""  # fmt: skip
+            reasons.append(
+                f"{exposure.cve} is not patched but stopped by {exposure.mitigated_by}"
+                f"{leaves}. Mitigations are not patches."
+            )
+    return reasons
+
+
+def _exposed_reason(exchange: ExchangeInfo) -> list[str]:
     if not exchange.vulnerable_to:
         return []
     name = " ".join(p for p in (exchange.product, exchange.cu, f"({exchange.build})") if p)
@@ -148,6 +166,7 @@ def _notes(exchange: ExchangeInfo, coverage: Coverage) -> list[str]:
             f"The server was exposed to {', '.join(cves)} before its logs begin and patched "
             "later: an attack before the logs would not be visible."
         )
+    notes += [f"Build sources disagree: {c.message}." for c in exchange.build_conflicts]
     live = [gap.path for gap in coverage.gaps if gap.expected and gap.path]
     if live:
         notes.append(

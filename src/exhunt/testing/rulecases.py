@@ -15,12 +15,26 @@ The examples go through the real path: a log file is written, read by its parser
 rule's own prefilter, and evaluated, so a wrong literal fails the example as surely as a wrong
 condition. File rules (``artifact: fs.file``) list files instead of lines:
 ``match: [{path: 'C:\\inetpub\\wwwroot\\aspnet_client\\x.aspx', content: '...'}]``.
+
+Records of any other artifact may be given as field mappings, as the artifact's parser would
+produce them (for Windows event logs: ``Channel``, ``EventID``, ``Provider_Name`` and the event
+data names)::
+
+    rule: <rule id>
+    artifact: evtx
+    match:
+      - {Channel: Microsoft-Windows-Sysmon/Operational, EventID: '1', Image: 'C:\\...\\cmd.exe'}
+
+Such a record is evaluated by the rule as loaded, its log source condition included, after the
+rule's prefilter literals are checked against the record's raw text (for ``evtx`` the JSON the
+parser gives, with its escapes).
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +47,7 @@ from exhunt.detect.engine import LogPlan, scan_log_file, scan_tree
 from exhunt.detect.rules import RecordRule, RuleSet
 from exhunt.evidence import EvidenceFile, open_evidence
 from exhunt.exceptions import RuleError
+from exhunt.model import Record, Source
 
 DEFAULT_CONTEXT = ScanContext(install_path="C:\\Program Files\\Microsoft\\Exchange Server\\V15\\")
 
@@ -90,14 +105,62 @@ def run_case(
         return result
     if not case.match or not case.no_match:
         result.failures.append("needs at least one match and one no_match example")
-    runner = _run_files if case.artifact == "fs.file" else _run_lines
     for expected, examples in ((True, case.match), (False, case.no_match)):
         for example in examples:
-            hit = runner(case, rules, example, context)
+            hit = _runner(case, example)(case, rules, example, context)
             if hit != expected:
                 verb = "did not match" if expected else "matched"
                 result.failures.append(f"{verb}: {example!r}")
     return result
+
+
+def _runner(case: RuleCase, example: Any) -> Runner:
+    if case.artifact == "fs.file":
+        return _run_files
+    if isinstance(example, Mapping):
+        return _run_record
+    return _run_lines
+
+
+def _run_record(
+    case: RuleCase, rules: Sequence[RecordRule], fields: Any, context: ScanContext
+) -> bool:
+    record = example_record(case.artifact, fields)
+    raw = record.raw.lower()
+    for rule in rules:
+        literals = rule.literals(case.artifact)
+        if literals is not None and not any(literal in raw for literal in literals):
+            continue
+        if any(hit.rule.id == case.rule for hit in rule.evaluate(record, context)):
+            return True
+    return False
+
+
+def example_record(artifact: str, fields: Mapping[str, Any]) -> Record:
+    """A record of ``artifact`` with the given fields, its raw text written as the parser's.
+
+    For ``evtx`` the raw text is event JSON as the ``evtx`` parser writes it (System fields
+    under ``System``, the rest under ``EventData``; backslashes and quotes escaped).
+    """
+    values = {str(name): "" if value is None else str(value) for name, value in fields.items()}
+    source = Source(artifact=artifact, path=f"example.{artifact}")
+    raw = _evtx_json(values) if artifact == "evtx" else " ".join(values.values())
+    return Record(source=source, line=None, time=None, fields=values, raw=raw, record=1)
+
+
+_SYSTEM = frozenset(
+    {"Channel", "Provider_Name", "EventID", "Level", "Computer", "EventRecordID", "TimeCreated"}
+)
+
+
+def _evtx_json(fields: Mapping[str, str]) -> str:
+    system = {name: value for name, value in fields.items() if name in _SYSTEM}
+    data = {name: value for name, value in fields.items() if name not in _SYSTEM}
+    event = {"Event": {"System": system, "EventData": data}}
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+Runner = Callable[[RuleCase, Sequence[RecordRule], Any, ScanContext], bool]
 
 
 def _run_lines(

@@ -90,3 +90,13 @@ def rule_text(detection: str, logsource: str = "category: webserver", extra: str
     body = textwrap.indent(textwrap.dedent(detection).strip(), "    ")
     source = textwrap.indent(textwrap.dedent(logsource).strip(), "    ")
     return f"title: Test rule\nlogsource:\n{source}\ndetection:\n{body}\n{textwrap.dedent(extra)}"
+
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+
+
+def evtx(**fields: str) -> Record:
+    """A Windows event record with the given fields; raw text as the EVTX reader gives it."""
+    from exhunt.testing.rulecases import example_record
+
+    return example_record("evtx", fields)

@@ -196,13 +196,15 @@ def test_cidr_ipv6(make_rule: RuleFactory) -> None:
     assert not rule.matches(iis(c_ip="2001:db8::1"))
 
 
-def test_exists(make_rule: RuleFactory) -> None:
+def test_exists_is_presence_only(make_rule: RuleFactory) -> None:
+    """The specification: exists checks "the presence of a field, not its value, be it empty"."""
     present = make_rule("sel:\n  cs-username|exists: true\ncondition: sel")
     absent = make_rule("sel:\n  cs-username|exists: false\ncondition: sel")
     assert present.matches(iis(cs_username="CONTOSO\\jdoe"))
     assert not absent.matches(iis(cs_username="CONTOSO\\jdoe"))
-    assert not present.matches(iis(cs_username="-"))
-    assert absent.matches(iis(cs_username="-"))
+    assert present.matches(iis(cs_username="-"))
+    assert not absent.matches(iis(cs_username="-"))
+    assert present.matches(record("iis.w3c", {"cs-username": ""}))
     bare = record("iis.w3c", {"cs-method": "GET"})
     assert absent.matches(bare)
     assert not present.matches(bare)

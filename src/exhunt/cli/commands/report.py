@@ -32,25 +32,33 @@ if TYPE_CHECKING:
 )
 @click.option("--verbose", "-v", is_flag=True, help="Every evidence line and timeline entry.")
 def report_command(document: Path, fmt: str, output: Path | None, verbose: bool) -> None:
-    """Render a saved result document (exhunt scan --format json) again, without re-scanning."""
-    from exhunt.report.formats import RenderOptions, render
+    """Render a saved result document (exhunt scan --format json) again, without re-scanning.
 
-    doc = load_document(document)
-    text = render(doc, fmt, RenderOptions(verbose=verbose))
+    A JSON array of documents (a scan of several servers) renders as one report where the
+    format allows (csv, timesketch, stix, html, json), else one report after another.
+    """
+    from exhunt.report.formats import RenderOptions, render_many
+
+    docs = load_documents(document)
+    text = render_many(docs, fmt, RenderOptions(verbose=verbose))
     if output:
         output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
 
 
-def load_document(path: Path) -> ScanDocument:
-    """A saved result document; anything else is a bad argument, said in one line."""
-    from pydantic import ValidationError
+def load_documents(path: Path) -> list[ScanDocument]:
+    """Saved result documents (one, or an array); anything else is a bad argument, in one line."""
+    from pydantic import TypeAdapter, ValidationError
 
     from exhunt.document import ScanDocument
 
+    data = path.read_bytes()
     try:
-        return ScanDocument.from_json(path.read_bytes())
+        if data.lstrip()[:1] == b"[":
+            docs = TypeAdapter(list[ScanDocument]).validate_json(data)
+        else:
+            docs = [ScanDocument.from_json(data)]
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "document"
@@ -58,3 +66,6 @@ def load_document(path: Path) -> ScanDocument:
             f"{path} is not an exhunt result document ({where}: {first['msg']})",
             param_hint="DOCUMENT",
         ) from None
+    if not docs:
+        raise click.BadParameter(f"{path} holds no result document", param_hint="DOCUMENT")
+    return docs

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -70,7 +69,37 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
     "ioc_paths",
     multiple=True,
     type=click.Path(exists=True, path_type=Path),
-    help="More indicator CSV files or folders; repeatable.",
+    help="More indicators: CSV packs, STIX 2.1 bundles, MISP JSON/CSV exports, or folders of "
+    "them; repeatable.",
+)
+@click.option(
+    "--yara",
+    "yara_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="More YARA rules (file or folder, e.g. signature-base/yara); repeatable. "
+    "Files that do not compile are reported and skipped.",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Web files of known-good servers (exhunt baseline build): report files added or "
+    "changed against the servers of the same build.",
+)
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="MiB: larger files are not hashed or matched with YARA (listed in coverage).",
+)
+@click.option(
+    "--file-timeout",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Seconds YARA may spend on one file (skipped files are listed in coverage).",
 )
 @click.option(
     "--skip-invalid-rules", is_flag=True, help="Skip rules that do not load instead of stopping."
@@ -101,6 +130,16 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
     type=click.Path(file_okay=False, path_type=Path),
     help="Where archives are unpacked (default: system temp).",
 )
+@click.option(
+    "--store",
+    help="Also save each result in this store (SQLite file or postgresql:// URL; docs/fleet.md).",
+)
+@click.option(
+    "--organisation",
+    default="default",
+    show_default=True,
+    help="The organisation results are stored under (with --store).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no warnings on stderr.")
 @click.option("--verbose", "-v", count=True, help="More detail in the text report and on stderr.")
 @click.option("--debug", is_flag=True, help="Debug log and full tracebacks on stderr.")
@@ -113,12 +152,18 @@ def scan_command(
     until: datetime | None,
     sigma_paths: tuple[Path, ...],
     ioc_paths: tuple[Path, ...],
+    yara_paths: tuple[Path, ...],
+    baseline_path: Path | None,
+    max_file_size: int,
+    file_timeout: int,
     skip_invalid_rules: bool,
     internal: tuple[str, ...],
     gap_hours: float,
     same_server: bool,
     jobs: int | None,
     workdir: Path | None,
+    store: str | None,
+    organisation: str,
     quiet: bool,
     verbose: int,
     debug: bool,
@@ -129,8 +174,8 @@ def scan_command(
     root, a folder holding the Exchange install and IIS log folders, a KAPE or Velociraptor
     collection, a .zip/.tar/.tar.gz of any of these, or a single log file.
     """
-    from exhunt.report.formats import RenderOptions, render
-    from exhunt.scan import scan
+    from exhunt.report.formats import RenderOptions, render_many
+    from exhunt.scan import scan, scan_servers
 
     _configure_logging(quiet, verbose, debug)
     _check_window(since, until)
@@ -145,29 +190,46 @@ def scan_command(
         gap=timedelta(hours=gap_hours),
         internal_networks=_networks(internal),
         workdir=workdir,
+        yara_paths=yara_paths,
+        baseline_path=baseline_path,
+        max_file_bytes=max_file_size << 20,
+        file_timeout=file_timeout,
     )
     groups = [list(paths)] if same_server else [[p] for p in paths]
     documents: list[ScanDocument] = []
-    for group in groups:
+    if len(groups) > 1:
+        # Servers scanned together are each other's baseline (files on one and none of its peers).
+        bars = [ProgressBar(not quiet, label=str(group[0])) for group in groups]
+        try:
+            documents = scan_servers(groups, options, progress=lambda index: bars[index])
+        finally:
+            for bar in bars:
+                bar.close()
+    for group in groups if len(groups) == 1 else ():
         with ProgressBar(not quiet, label=str(group[0])) as bar:
             documents.append(scan(group, options, progress=bar))
-    text = _render(documents, fmt, RenderOptions(verbose=verbose > 0), render)
+    text = render_many(documents, fmt, RenderOptions(verbose=verbose > 0))
     if output is not None:
         output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+    if store is not None:
+        _save(documents, store, organisation, quiet)
     threshold = Severity(fail_on).rank
     failing = any(f.severity.rank >= threshold for d in documents for f in d.findings)
     return EXIT_FINDINGS if failing else 0
 
 
-def _render(documents: list[ScanDocument], fmt: str, options: object, render: object) -> str:
-    if fmt == "json":
-        if len(documents) == 1:
-            return documents[0].to_json() + "\n"
-        return json.dumps([d.to_dict() for d in documents], indent=2) + "\n"
-    parts = [render(d, fmt, options) for d in documents]  # type: ignore[operator]
-    return ("\n" + "=" * 80 + "\n\n").join(parts)
+def _save(documents: list[ScanDocument], target: str, organisation: str, quiet: bool) -> None:
+    """Keep each result in the store (once per organisation, host and evidence)."""
+    from exhunt.store import open_store
+
+    with open_store(target) as store:
+        for document in documents:
+            result = store.save(document, organisation)
+            state = "stored" if result.created else "already stored"
+            if not quiet:
+                click.echo(f"exhunt: {state} as scan {result.scan_id} in {store.url}", err=True)
 
 
 def _networks(values: tuple[str, ...]) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ false positives users reported from antivirus and backup software, CSS-Exchange 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from exhunt.detect.context import ScanContext
@@ -146,7 +146,7 @@ class WebScriptCheck(RecordRule):
             return  # web.config in wwwroot is where IIS keeps URL Rewrite rules
         path = fields.get("path", "")
         in_drop = any(folder in rel for folder in _DROP_FOLDERS) or _in_site_root(rel)
-        executes = _executes_request_input(fields.get("real"))
+        executes = _executes_request_input(fields)
         severity = Severity.CRITICAL if executes else (None if in_drop else Severity.MEDIUM)
         tags = ("executes-request-input",) if executes else ()
         what = "runs request input" if executes else "not in a stock install"
@@ -170,8 +170,15 @@ def _in_site_root(rel: str) -> bool:
     return index != -1 and "/" not in rel[index + len("inetpub/wwwroot/") :]
 
 
-def _executes_request_input(real: str | None) -> bool:
-    """Cheap content test: request input handed to eval, a process or an assembly loader."""
+def _executes_request_input(fields: Mapping[str, str]) -> bool:
+    """Request input handed to eval, a process or an assembly loader.
+
+    The YARA rules tagged ``executes_request_input`` say so when the content analysis read the
+    file; otherwise a cheap content test reads it here.
+    """
+    if "yara_tags" in fields:
+        return "executes_request_input" in fields["yara_tags"].split()
+    real = fields.get("real")
     if not real:
         return False
     try:

@@ -20,7 +20,7 @@ Example::
 
 from typing import TYPE_CHECKING, Any
 
-from exhunt.detect.sigma.logsources import field_value
+from exhunt.detect.sigma.fields import field_value
 from exhunt.detect.sigma.rule import CompiledSigmaRule
 
 if TYPE_CHECKING:

@@ -6,11 +6,13 @@ set is known and the rule needs every line. A scanner runs one multi-pattern sea
 rules' literals over the raw bytes and parses only the lines that hit.
 
 Field values are not byte-for-byte the raw line: IIS writes spaces as ``+``, CSV doubles quotes,
-URLs percent-encode. A literal is therefore only a fragment of a value between characters that
-may be encoded (:data:`~.logsources.RAW_SEPARATORS`), wildcards, and non-ASCII or control
-characters; the longest fragment of each value is kept and must have at least
-:data:`MIN_LENGTH` characters. Over the tree: *or* unites its children's sets (``None`` if any is
-``None``); *and* keeps its most selective child's set; *not* knows nothing.
+URLs percent-encode, JSON escapes backslashes and quotes. A literal is therefore only a fragment
+of a value between characters that may be encoded (the field table's ``raw_separators``, by
+default :data:`~.logsources.RAW_SEPARATORS`), wildcards, and non-ASCII or control characters; the
+longest fragment of each value is kept and must have at least :data:`MIN_LENGTH` characters.
+Over the tree: *or* unites its children's sets (``None`` if any is ``None``); *and* keeps its
+most selective child's set; *not* knows nothing. A field whose values a table translates (the
+raw text holds another spelling) gives no literal.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from exhunt.detect.sigma.ir import (
     Text,
     Value,
 )
-from exhunt.detect.sigma.logsources import RAW_SEPARATORS, artifact_fields
+from exhunt.detect.sigma.logsources import RAW_SEPARATORS, TranslatedField, artifact_fields
 from exhunt.detect.sigma.regex import Runs, RunsAll, RunsAny, required_runs
 
 Literals = frozenset[str] | None
@@ -39,10 +41,12 @@ Literals = frozenset[str] | None
 MIN_LENGTH = 3
 
 
-def node_literals(node: Node, artifact: str) -> Literals:
-    """The prefilter literals of a detection tree for records of ``artifact``."""
-    separators = RAW_SEPARATORS | artifact_fields(artifact).raw_separators
-    return _node(node, separators)
+__all__ = ["RAW_SEPARATORS", "Literals", "all_of", "any_of", "fragment", "node_literals"]
+
+
+def node_literals(node: Node, table: str) -> Literals:
+    """The prefilter literals of a detection tree for records read through field table ``table``."""
+    return _Walker(table).node(node)
 
 
 def fragment(text: str, separators: frozenset[str]) -> str | None:
@@ -78,34 +82,54 @@ def all_of(sets: Iterable[Literals]) -> Literals:
     return max(known, key=lambda literals: (min(map(len, literals), default=0), -len(literals)))
 
 
-def _node(node: Node, separators: frozenset[str]) -> Literals:
-    if isinstance(node, Match):
-        return _match(node, separators)
-    if isinstance(node, AllOf):
-        return all_of(_node(child, separators) for child in node.children)
-    if isinstance(node, AnyOf):
-        return any_of(_node(child, separators) for child in node.children)
-    assert isinstance(node, Negation)
-    return None
+class _Walker:
+    """Literals over one tree, with one field table's encodings."""
+
+    def __init__(self, table: str) -> None:
+        fields = artifact_fields(table)
+        self.separators = fields.raw_separators
+        # Keywords search the raw line as written, or the values where the raw text encodes them.
+        self.keyword_separators = (
+            fields.raw_separators if fields.keywords_in_values else frozenset()
+        )
+        self.hex_numbers = fields.hex_numbers
+        self.translated = frozenset(
+            name for name, source in fields.renames.items() if isinstance(source, TranslatedField)
+        )
+
+    def node(self, node: Node) -> Literals:
+        if isinstance(node, Match):
+            return self.match(node)
+        if isinstance(node, AllOf):
+            return all_of(self.node(child) for child in node.children)
+        if isinstance(node, AnyOf):
+            return any_of(self.node(child) for child in node.children)
+        assert isinstance(node, Negation)
+        return None
+
+    def match(self, match: Match) -> Literals:
+        if match.field is None:
+            separators = self.keyword_separators
+        elif match.field.lower() in self.translated:
+            return None
+        else:
+            separators = self.separators
+        sets = (_value(value, separators, self.hex_numbers) for value in match.values)
+        return all_of(sets) if match.require_all else any_of(sets)
 
 
-def _match(match: Match, separators: frozenset[str]) -> Literals:
-    if match.field is None:
-        # Keywords are searched in the raw line itself: no field encoding stands in between.
-        separators = frozenset()
-    sets = (_value(value, separators) for value in match.values)
-    return all_of(sets) if match.require_all else any_of(sets)
-
-
-def _value(value: Value, separators: frozenset[str]) -> Literals:
+def _value(value: Value, separators: frozenset[str], hex_numbers: bool = False) -> Literals:
     if isinstance(value, Text):
         return _text(value, separators)
     if isinstance(value, Alternatives):
-        return any_of(_value(item, separators) for item in value.values)
+        return any_of(_value(item, separators, hex_numbers) for item in value.values)
     if isinstance(value, Regex):
         return _runs(required_runs(value.pattern, value.flags), separators)
     if isinstance(value, Number):
-        return _number(value.value, separators)
+        decimal = _number(value.value, separators)
+        if hex_numbers and isinstance(value.value, int):
+            return any_of((decimal, _single(format(abs(value.value), "x"), separators)))
+        return decimal
     if isinstance(value, Boolean):
         return _single(str(value.value).lower(), separators)
     # null, exists, comparisons, CIDR ranges and field references name no text.

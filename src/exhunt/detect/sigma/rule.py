@@ -1,4 +1,11 @@
-"""One compiled Sigma rule: its metadata, the artifacts it reads, a predicate and literals each."""
+"""One compiled Sigma rule: its metadata, the artifacts it reads, a predicate and literals each.
+
+The predicate of an artifact type is the rule's detection under each log source variant that
+selects that type (:func:`~.logsources.variants_for`), joined with the variant's record
+condition: for ``process_creation`` on ``evtx``, *(Sysmon channel and event 1 and the detection
+with Sysmon names) or (Security channel and event 4688 and the detection with 4688 names)*. The
+literals are the detection's alone, under each variant's field table.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from exhunt.detect.sigma.ir import Node
-from exhunt.detect.sigma.literals import Literals, node_literals
-from exhunt.detect.sigma.logsources import artifacts_for
-from exhunt.detect.sigma.predicates import build_predicate
+from exhunt.detect.sigma.ir import AllOf, Match, Node, Text
+from exhunt.detect.sigma.literals import Literals, any_of, node_literals
+from exhunt.detect.sigma.logsources import LogsourceRule, variants_for
+from exhunt.detect.sigma.predicates import Predicate, build_predicate
 from exhunt.model import Record, RuleInfo
 
 
@@ -48,12 +55,15 @@ class CompiledSigmaRule:
         self.path = path
         self.exhunt = exhunt
         self.logsource = logsource
-        self.artifacts = artifacts_for(logsource)
+        variants = variants_for(logsource)
+        self.artifacts = frozenset(variant.artifact for variant in variants)
         self._tree = tree
-        self._predicates: dict[str, Callable[[Record], bool]] = {
-            artifact: build_predicate(tree, artifact) for artifact in self.artifacts
-        }
-        self._literals = {artifact: node_literals(tree, artifact) for artifact in self.artifacts}
+        self._predicates: dict[str, Callable[[Record], bool]] = {}
+        self._literals: dict[str, Literals] = {}
+        for artifact in self.artifacts:
+            mine = [variant for variant in variants if variant.artifact == artifact]
+            self._predicates[artifact] = _any_variant([_variant(v, tree) for v in mine])
+            self._literals[artifact] = any_of(node_literals(tree, v.field_table) for v in mine)
 
     @property
     def active(self) -> bool:
@@ -88,6 +98,33 @@ class CompiledSigmaRule:
 
     def __repr__(self) -> str:
         return f"<CompiledSigmaRule {self.info.id} {self.info.title!r} {sorted(self.artifacts)}>"
+
+
+def condition_node(variant: LogsourceRule) -> Node | None:
+    """A log source variant's record condition as a detection tree (``None``: no condition)."""
+    matches = tuple(
+        Match(name, tuple(Text((value,)) for value in values)) for name, values in variant.where
+    )
+    if not matches:
+        return None
+    return matches[0] if len(matches) == 1 else AllOf(matches)
+
+
+def _variant(variant: LogsourceRule, tree: Node) -> Predicate:
+    detection = build_predicate(tree, variant.field_table)
+    condition = condition_node(variant)
+    if condition is None:
+        return detection
+    # The condition's exact channel and event id tests are cheap and usually fail: run them first.
+    check = build_predicate(condition, variant.field_table)
+    return lambda record: check(record) and detection(record)
+
+
+def _any_variant(predicates: list[Predicate]) -> Predicate:
+    if len(predicates) == 1:
+        return predicates[0]
+    alternatives = tuple(predicates)
+    return lambda record: any(predicate(record) for predicate in alternatives)
 
 
 def describe_logsource(logsource: Mapping[str, str | None]) -> str:

@@ -19,6 +19,7 @@ from sigma.rule.base import SigmaYAMLLoader
 
 from exhunt.detect.sigma.compile import compile_rule, sigma_message
 from exhunt.detect.sigma.locate import error_line, find_line
+from exhunt.detect.sigma.modifiers import install as install_modifiers
 from exhunt.detect.sigma.rule import CompiledSigmaRule, describe_logsource
 from exhunt.exceptions import RuleError
 
@@ -26,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 RULE_SUFFIXES = (".yml", ".yaml")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_PLACEHOLDER = re.compile(r"%[^%\s]+%")
+
+install_modifiers()
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +133,9 @@ def load_rule_file(path: Path) -> list[CompiledSigmaRule]:
 
 
 def reason_group(reason: str) -> str:
-    """A failure reason with its quoted specifics elided, so that alike failures group."""
-    return _QUOTED.sub("'…'", reason)
+    """A failure reason with its quoted specifics (and placeholder names) elided, so that alike
+    failures group."""
+    return _PLACEHOLDER.sub("%…%", _QUOTED.sub("'…'", reason))
 
 
 def _rule_files(paths: Iterable[Path]) -> Iterator[Path]:
