@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from exhunt.artifacts.base import ARTIFACTS, LineLog, RequestView
 from exhunt.model import Category, Hit, Indicators, Record, RuleInfo, Severity
@@ -80,7 +80,31 @@ def describe(record: Record, view: RequestView | None = None) -> str:
     command = record.fields.get("CMD")
     if command:
         return f"ECP ran {command}"[:_EXCERPT]
+    if record.source.artifact == "evtx":
+        return describe_event(record.fields)[:_EXCERPT]
     return record.raw[:_EXCERPT]
+
+
+# The fields that say most about an event, in order of preference.
+_EVENT_SUBJECTS = (
+    "CommandLine", "Image", "TargetImage", "TargetFilename", "ImageLoaded", "ServiceName",
+    "TaskName", "ScriptBlockText", "Payload", "QueryName", "TargetObject", "ObjectName", "Data",
+)  # fmt: skip
+
+
+def describe_event(fields: Mapping[str, str]) -> str:
+    """``<channel> <event id> on <computer>: <its most telling field>`` for an event record."""
+    head = f"{fields.get('Channel', 'event')} {fields.get('EventID', '')}".strip()
+    computer = fields.get("Computer")
+    if computer:
+        head += f" on {computer}"
+    for name in _EVENT_SUBJECTS:
+        value = fields.get(name)
+        if value:
+            parent = fields.get("ParentImage")
+            suffix = f" (parent {parent})" if parent and name in ("CommandLine", "Image") else ""
+            return f"{head}: {' '.join(value.split())}{suffix}"
+    return head
 
 
 def _some(value: str | None) -> tuple[str, ...]:

@@ -161,13 +161,13 @@ def _attach_unlinked(union: _Union, hits: Sequence[Hit]) -> None:
             root = union.find(index)
             low, high, groups = spans.get(root, (hit.time, hit.time, frozenset()))
             spans[root] = (min(low, hit.time), max(high, hit.time), groups | {hit.group})
-    bucket: dict[str, int] = {}
+    bucket: dict[tuple[str, str], int] = {}
     for index, hit in enumerate(hits):
         if hit.link:
             continue
         target = _nearest_chain(hit, spans)
         if target is None:
-            target = bucket.setdefault(hit.group, index)
+            target = bucket.setdefault((hit.group, hit.rule.id), index)
         union.join(target, index)
 
 

@@ -138,7 +138,13 @@ def _finding(out: _Writer, finding: Finding, verbose: bool) -> None:
     lines = "evidence line" if finding.count == 1 else "evidence lines"
     out.wrap(f"{finding.count} {lines}; rule {finding.rule}", indent="      ")
     for location in shown:
-        where = location.path + (f":{location.line}" if location.line else "")
+        where = location.path + (
+            f":{location.line}"
+            if location.line
+            else f" #{location.record}"
+            if location.record
+            else ""
+        )
         out.path(where, indent="          ", first="      > ")
     if len(shown) < finding.count:
         out.line(f"        ... {finding.count - len(shown)} more (--verbose or --format json)")
