@@ -111,7 +111,9 @@ def test_rule_literals_none(make_rule: RuleFactory, detection: str) -> None:
         ("sel:\n  sc-status: 2.5", {"2.5"}),
         ("sel:\n  IsAuthenticated: false", {"false"}),
         ("sel:\n  cs-uri-stem: '/ecp/*/y?.js'", {"/ecp/"}),
-        ("sel:\n  cs-uri-stem|contains|all: [/ecp/, y.js]", {"/ecp/"}),
+        # "/ecp/" is inside paths most IIS lines hold (the table's common text); "y.js" is not.
+        ("sel:\n  cs-uri-stem|contains|all: [/ecp/, y.js]", {"y.js"}),
+        ("sel:\n  cs-uri-stem|contains|all: [/ecp/, ddiservice]", {"ddiservice"}),
         ("sel:\n  cs-uri-stem|re: '^/ecp/[a-z]+\\.js$'", {"/ecp/"}),
         ("sel:\n  cs-uri-stem|re: 'x(proxyLogon|DDIService)\\.ecp'", {"proxylogon", "ddiservice"}),
         ("sel:\n  cs-uri-stem|re: 'abc(def)?ghij'", {"ghij"}),

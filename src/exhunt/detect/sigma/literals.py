@@ -73,13 +73,20 @@ def any_of(sets: Iterable[Literals]) -> Literals:
     return _minimal(union)
 
 
-def all_of(sets: Iterable[Literals]) -> Literals:
-    """Literals of a conjunction: the most selective child's (longest shortest literal, then
-    fewest literals)."""
+def all_of(sets: Iterable[Literals], common: frozenset[str] = frozenset()) -> Literals:
+    """Literals of a conjunction: the most selective child's. The smaller the share of a set's
+    literals found in text most records contain (``common``), the better; then the longest
+    shortest literal, then the fewest literals."""
     known = [literals for literals in sets if literals is not None]
     if not known:
         return None
-    return max(known, key=lambda literals: (min(map(len, literals), default=0), -len(literals)))
+
+    def rank(literals: frozenset[str]) -> tuple[float, int, int]:
+        weak = sum(1 for literal in literals if any(literal in text for text in common))
+        share = weak / len(literals) if literals else 1.0
+        return (-share, min(map(len, literals), default=0), -len(literals))
+
+    return max(known, key=rank)
 
 
 class _Walker:
@@ -93,6 +100,7 @@ class _Walker:
             fields.raw_separators if fields.keywords_in_values else frozenset()
         )
         self.hex_numbers = fields.hex_numbers
+        self.common = fields.common
         self.translated = frozenset(
             name for name, source in fields.renames.items() if isinstance(source, TranslatedField)
         )
@@ -101,7 +109,7 @@ class _Walker:
         if isinstance(node, Match):
             return self.match(node)
         if isinstance(node, AllOf):
-            return all_of(self.node(child) for child in node.children)
+            return all_of((self.node(child) for child in node.children), self.common)
         if isinstance(node, AnyOf):
             return any_of(self.node(child) for child in node.children)
         assert isinstance(node, Negation)
@@ -115,7 +123,7 @@ class _Walker:
         else:
             separators = self.separators
         sets = (_value(value, separators, self.hex_numbers) for value in match.values)
-        return all_of(sets) if match.require_all else any_of(sets)
+        return all_of(sets, self.common) if match.require_all else any_of(sets)
 
 
 def _value(value: Value, separators: frozenset[str], hex_numbers: bool = False) -> Literals:

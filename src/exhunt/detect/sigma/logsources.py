@@ -130,6 +130,9 @@ class ArtifactFields:
     EVTX record's raw text is JSON, with escapes no keyword expects."""
     hex_numbers: bool = False
     """Numeric values also match hexadecimal text (``0x1410``), as Windows writes access masks."""
+    common: frozenset[str] = frozenset()
+    """Lower-case text found in most raw records of this log: a literal inside one of these
+    selects nearly every record, so a conjunction prefers any other child's literals."""
 
 
 # --- Exchange and IIS logs ---------------------------------------------------------------------
@@ -141,6 +144,17 @@ _IIS_NATIVE = (
     *("cs-method", "cs-uri-stem", "c-ip", "s-ip", "s-port", "cs-username", "sc-status"),
     *("sc-substatus", "sc-win32-status", "time-taken", "cs-host", "cs-version"),
 )
+
+# Paths every OWA, ECP, EWS or ActiveSync client requests all day, and common agents.
+_IIS_COMMON_TEXT = frozenset(
+    {
+        "/owa/auth/current/themes/resources/", "/owa/auth/logon.aspx", "/owa/service.svc",
+        "/ecp/default.aspx", "/ews/exchange.asmx", "/microsoft-server-activesync",
+        "/mapi/emsmdb/", "/mapi/nspi/", "/autodiscover/autodiscover.xml", "/oab/",
+        "mozilla/5.0+(windows+nt+10.0;+win64;+x64)", "microsoft+office/16.0", "post", "get",
+        ".js", ".css", ".png", ".gif", ".svg", ".woff",
+    }
+)  # fmt: skip
 
 # --- Windows event logs ------------------------------------------------------------------------
 
@@ -297,9 +311,25 @@ _SECURITY_4688: Mapping[str, FieldSource] = {
 """Sysmon process creation names on Security 4688 (SigmaHQ windows-audit and Hayabusa)."""
 
 
+# Text in nearly every event's JSON (provider and channel names, system paths, SIDs, schema).
+_EVTX_COMMON_TEXT = frozenset(
+    {
+        "microsoft-windows-security-auditing", "microsoft-windows-sysmon/operational",
+        "microsoft-windows-powershell/operational", "windows powershell", "service control manager",
+        "c:\\windows\\system32\\", "c:\\program files\\", "nt authority\\system",
+        "s-1-5-21-", "s-1-5-18", ".exe", ".dll", "eventdata", "userdata", "timecreated",
+        "#attributes", "systemtime", "0x8020000000000000", "0x8000000000000000", "application",
+    }
+)  # fmt: skip
+
+
 def _evtx_fields(renames: Mapping[str, FieldSource]) -> ArtifactFields:
     return ArtifactFields(
-        renames, raw_separators=JSON_SEPARATORS, keywords_in_values=True, hex_numbers=True
+        renames,
+        raw_separators=JSON_SEPARATORS,
+        keywords_in_values=True,
+        hex_numbers=True,
+        common=_EVTX_COMMON_TEXT,
     )
 
 
@@ -364,6 +394,7 @@ ARTIFACT_FIELDS: Mapping[str, ArtifactFields] = {
             "cs-uri": _IIS_URI,
         },
         empty_values=frozenset({"", "-"}),
+        common=_IIS_COMMON_TEXT,
     ),
     "evtx": _evtx_fields(_EVTX_COMMON),
     "evtx.security-4688": _evtx_fields(_SECURITY_4688),
