@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from exhunt.fleet.peers import PeerDeviation
 from exhunt.fleet.runner import FleetReport, JobFailure
 from exhunt.report.escape import one_line
 from exhunt.store import FleetSummary, Job, Pivot
@@ -227,3 +228,23 @@ def render_jobs(jobs: Sequence[Job], fmt: str) -> str:
     if fmt == "csv":
         return to_csv(headers, rows)
     return table([h.upper() for h in headers], rows) + "\n"
+
+
+PEER_HEADERS = (
+    *("build", "organisation", "host", "kind", "path", "sha256", "peers agree on", "peers"),
+)
+
+
+def render_peers(deviations: Sequence[PeerDeviation], fmt: str) -> str:
+    """Peer deviations as a table, JSON or CSV."""
+    rows = [
+        (d.build, d.organisation, d.host, d.kind, d.path, d.sha256, " ".join(d.known), d.peers)
+        for d in deviations
+    ]
+    if fmt == "json":
+        return to_json([dict(zip(PEER_HEADERS, row, strict=True)) for row in rows])
+    if fmt == "csv":
+        return to_csv(PEER_HEADERS, rows)
+    if not rows:
+        return "No stored server has a web file its same-build peers lack.\n"
+    return table(PEER_HEADERS, rows)

@@ -213,6 +213,25 @@ def fleet_pivot_command(
     _emit(render_pivot(pivots, fmt, verbose), output)
 
 
+@fleet_group.command("peers")
+@store_option
+@org_option
+@click.option("--build", "builds", multiple=True, help="Only these Exchange builds (repeatable).")
+@format_option
+@output_option
+def fleet_peers_command(
+    store: str, organisations: tuple[str, ...], builds: tuple[str, ...], fmt: str,
+    output: Path | None,
+) -> None:  # fmt: skip
+    """Web files a stored server has that its same-build peers do not (or have otherwise)."""
+    from exhunt.fleet.peers import peer_deviations
+    from exhunt.fleet.render import render_peers
+
+    with _open(store) as opened:
+        deviations = peer_deviations(opened, _scope(organisations), builds)
+    _emit(render_peers(deviations, fmt), output)
+
+
 @fleet_group.command("jobs")
 @store_option
 @org_option
