@@ -49,6 +49,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--yara", type=Path, action="append", default=[])
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     ruleset = load_ruleset(RuleSpec(yara_paths=tuple(args.yara)))
     compiled = yara_of(ruleset.rules)
@@ -56,19 +57,25 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         size = write_tree(Path(tmp), args.files)
         files = sorted(p for p in Path(tmp).rglob("*.aspx"))
-        started = time.perf_counter()
         scanner = yara_x.Scanner(compiled.load())
-        bare = sum(len(scanner.scan_file(str(p)).matching_rules) > 0 for p in files)
-        bare_s = time.perf_counter() - started
-        started = time.perf_counter()
-        with open_evidence([tmp]) as evidence:
-            tree = scan_tree(evidence, ruleset, ScanContext())
-        ours_s = time.perf_counter() - started
+        bare_s, ours_s = float("inf"), float("inf")
+        for _ in range(args.runs):  # best of several: the first run also warms the page cache
+            started = time.perf_counter()
+            bare = sum(len(scanner.scan_file(str(p)).matching_rules) > 0 for p in files)
+            bare_s = min(bare_s, time.perf_counter() - started)
+            started = time.perf_counter()
+            with open_evidence([tmp]) as evidence:
+                tree = scan_tree(evidence, ruleset, ScanContext())
+            ours_s = min(ours_s, time.perf_counter() - started)
     ours = len({h.record.source.path for h in tree.hits if h.rule.id.startswith("exhunt.yara")})
     mb = size / 1e6
     print(f"{len(files)} files, {mb:.0f} MB; rules: {len(compiled.rules)}")
-    print(f"bare yara-x (1 process, no hashing): {bare_s:.2f} s, {bare} files matched")
-    print(f"exhunt file scan (hashes + YARA + checks, every core): {ours_s:.2f} s, {ours} matched")
+    runs = args.runs
+    print(f"bare yara-x (1 process, no hashing), best of {runs}: {bare_s:.2f} s, {bare} matched")
+    print(
+        f"exhunt file scan (open the evidence, SHA-256 + SHA-1 + MD5, YARA, file checks, every "
+        f"core), best of {args.runs}: {ours_s:.2f} s, {ours} matched"
+    )
     print(f"ratio exhunt / bare yara-x: {ours_s / bare_s:.2f}x")
     return 0
 

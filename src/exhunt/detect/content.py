@@ -162,6 +162,16 @@ def _too_large(size: int, limits: ContentLimits) -> str:
     )
 
 
+@dataclass(slots=True)
+class Submitted:
+    """A batch of files handed to :meth:`ContentReader.submit`, until it is collected."""
+
+    done: list[ContentResult] = field(default_factory=list)
+    pending: list[tuple[Future[list[ContentResult]], list[ContentTask]]] = field(
+        default_factory=list
+    )
+
+
 class ContentReader:
     """Reads batches of files, in worker processes when there is enough to do.
 
@@ -174,6 +184,7 @@ class ContentReader:
         limits: ContentLimits = ContentLimits(),
         jobs: int | None = None,
         progress: Progress | None = None,
+        expected_bytes: int = 0,
     ) -> None:
         self.yara = yara
         self.limits = limits
@@ -183,6 +194,8 @@ class ContentReader:
         self._pool: Executor | None = None
         self._scanner = YaraScanner(yara, limits.timeout) if yara is not None else None
         self._done = 0
+        self._submitted = expected_bytes
+        """Bytes known to be coming (a hint) plus bytes submitted: decides on the workers."""
 
     def __enter__(self) -> ContentReader:
         return self
@@ -194,11 +207,32 @@ class ContentReader:
 
     def read(self, tasks: Sequence[ContentTask]) -> dict[str, ContentResult]:
         """Analyse ``tasks``; the results by evidence path."""
-        total = sum(min(t.size, self.limits.max_bytes) for t in tasks if t.mode != "sniff")
-        if self.workers <= 1 or total < PARALLEL_MIN_BYTES or len(tasks) < 2:
-            results = list(self._serial(tasks))
-        else:
-            results = self._parallel(tasks, total)
+        return self.collect(self.submit(tasks))
+
+    def submit(self, tasks: Sequence[ContentTask]) -> Submitted:
+        """Start analysing ``tasks``: in the workers once there is enough to share out, at once
+        in this process otherwise. :meth:`collect` gives the results; submitting the next batch
+        first lets this process work on one batch's results while the workers read the next."""
+        size = sum(min(t.size, self.limits.max_bytes) for t in tasks if t.mode != "sniff")
+        self._submitted += size
+        parallel = self._pool is not None or self._submitted >= PARALLEL_MIN_BYTES
+        if self.workers <= 1 or not parallel or len(tasks) < 2:
+            return Submitted(done=list(self._serial(tasks)))
+        pool = self._start_pool()
+        target = max(size // (self.workers * 4), BATCH_MIN_BYTES)
+        return Submitted(
+            pending=[(pool.submit(_worker_batch, b), b) for b in _batches(tasks, target)]
+        )
+
+    def collect(self, submitted: Submitted) -> dict[str, ContentResult]:
+        results = list(submitted.done)
+        for future, batch in submitted.pending:
+            try:
+                results.extend(future.result())
+            except Exception as exc:  # a worker died: its files are reported, the rest go on
+                log.debug("content worker failed", exc_info=True)
+                results.extend(ContentResult(t.rel, error=f"worker failed: {exc}") for t in batch)
+            self._report(sum(task.size for task in batch))
         for result in results:
             self._count(result)
         return {result.rel: result for result in results}
@@ -208,26 +242,14 @@ class ContentReader:
             yield analyse(task, self._scanner, self.limits)
             self._report(task.size)
 
-    def _parallel(self, tasks: Sequence[ContentTask], total: int) -> list[ContentResult]:
+    def _start_pool(self) -> Executor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 initializer=_worker_init,
                 initargs=(self.yara, self.limits),
             )
-        target = max(total // (self.workers * 8), BATCH_MIN_BYTES)
-        futures: list[tuple[Future[list[ContentResult]], list[ContentTask]]] = [
-            (self._pool.submit(_worker_batch, batch), batch) for batch in _batches(tasks, target)
-        ]
-        results: list[ContentResult] = []
-        for future, batch in futures:
-            try:
-                results.extend(future.result())
-            except Exception as exc:  # a worker died: its files are reported, the rest go on
-                log.debug("content worker failed", exc_info=True)
-                results.extend(ContentResult(t.rel, error=f"worker failed: {exc}") for t in batch)
-            self._report(sum(task.size for task in batch))
-        return results
+        return self._pool
 
     def _report(self, size: int) -> None:
         self._done += size

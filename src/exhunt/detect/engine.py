@@ -187,7 +187,9 @@ def scan_tree(
     rules = ruleset.for_artifact("fs.file")
     result = TreeResult(reader.stats)
     failed: set[str] = set()
-    with TreeContent(yara_of(rules), reader.stats, limits, jobs, progress) as content:
+    # Worth starting workers at once when the evidence holds enough bytes to be read at all.
+    expected = sum(file.size for file in evidence.files)
+    with TreeContent(yara_of(rules), reader.stats, limits, jobs, progress, expected) as content:
         for record in content.enrich(reader):
             if record.fields.get("web") == "true" or "sha256" in record.fields:
                 result.records.append(record)

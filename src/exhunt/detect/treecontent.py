@@ -8,6 +8,7 @@ memory bounded on a tree of millions of files.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
@@ -19,14 +20,17 @@ from exhunt.detect.content import (
     ContentStats,
     ContentTask,
     Progress,
+    Submitted,
 )
 from exhunt.detect.rules import RecordRule
 from exhunt.detect.yara import CompiledYara
 from exhunt.detect.yararule import FIELD, TAGS_FIELD, YaraRecordRule, encode_matches
 from exhunt.model import Record
 
-CHUNK_FILES = 2048
-CHUNK_BYTES = 256 << 20
+CHUNK_FILES = 256
+CHUNK_BYTES = 32 << 20
+IN_FLIGHT = 2
+"""Chunks handed to the workers at once: this process completes one while they read the next."""
 
 
 def yara_of(rules: Sequence[RecordRule]) -> CompiledYara | None:
@@ -60,9 +64,10 @@ class TreeContent:
         limits: ContentLimits | None = None,
         jobs: int | None = None,
         progress: Progress | None = None,
+        expected_bytes: int = 0,
     ) -> None:
         self.tree = stats
-        self.reader = ContentReader(yara, limits or ContentLimits(), jobs, progress)
+        self.reader = ContentReader(yara, limits or ContentLimits(), jobs, progress, expected_bytes)
         self.yara = yara
 
     @property
@@ -83,6 +88,7 @@ class TreeContent:
 
     def enrich(self, records: Iterable[Record]) -> Iterator[Record]:
         """Every record; those with a ``content`` mode come back completed, chunk by chunk."""
+        in_flight: deque[tuple[list[Record], Submitted]] = deque()
         pending: list[Record] = []
         size = 0
         for record in records:
@@ -92,12 +98,17 @@ class TreeContent:
             pending.append(record)
             size += _size(record)
             if len(pending) >= CHUNK_FILES or size >= CHUNK_BYTES:
-                yield from self._complete(pending)
+                in_flight.append((pending, self.reader.submit(self._tasks(pending))))
                 pending, size = [], 0
-        yield from self._complete(pending)
+                if len(in_flight) >= IN_FLIGHT:
+                    yield from self._complete(*in_flight.popleft())
+        if pending:
+            in_flight.append((pending, self.reader.submit(self._tasks(pending))))
+        while in_flight:
+            yield from self._complete(*in_flight.popleft())
 
-    def _complete(self, records: Sequence[Record]) -> Iterator[Record]:
-        tasks = [
+    def _tasks(self, records: Sequence[Record]) -> list[ContentTask]:
+        return [
             ContentTask(
                 rel=r.source.path,
                 real=r.fields.get("real", ""),
@@ -107,7 +118,9 @@ class TreeContent:
             )
             for r in records
         ]
-        results = self.reader.read(tasks)
+
+    def _complete(self, records: Sequence[Record], submitted: Submitted) -> Iterator[Record]:
+        results = self.reader.collect(submitted)
         for record in records:
             result = results.get(record.source.path)
             yield self._merge(record, result) if result is not None else record
