@@ -174,7 +174,8 @@ def _credentials(doc: ScanDocument) -> Recommendation | None:
         detail="Credentials were taken from the server's memory: assume the password or hash "
         "of every account that logged on to it since it last started is stolen. Reset those "
         "accounts (administrators and service accounts first), and if a domain administrator "
-        "logged on, reset the krbtgt account twice. Accounts seen in the attack are listed.",
+        "logged on, reset the krbtgt account twice."
+        + (" Accounts seen in the attack are listed." if accounts else ""),
         items=accounts,
         finding_ids=_ids(theft),
     )

@@ -1,4 +1,5 @@
-"""The report for people: verdict first, then findings by severity, timeline, coverage.
+"""The report for people: verdict first, what to do now, findings by severity, timeline,
+coverage.
 
 Readable in 80 columns; every string that came from the evidence is made visible (no terminal
 escapes). ``--verbose`` lists every evidence line and timeline entry instead of the first few.
@@ -6,15 +7,19 @@ escapes). ``--verbose`` lists every evidence line and timeline entry instead of 
 
 from __future__ import annotations
 
+import re
 import textwrap
 from datetime import datetime
 
 from exhunt.document import Finding, ScanDocument
 from exhunt.report.escape import one_line
 from exhunt.report.formats import FORMATS, RenderOptions
+from exhunt.report.recommend import recommendations
 from exhunt.timeutil import format_time
 
 EVIDENCE_SHOWN = 3
+ACTION_ITEMS_SHOWN = 5
+_PATH = re.compile(r"^(?:[A-Za-z]:\\|\\\\|/)")
 TIMELINE_SHOWN = 25
 SKIPPED_SHOWN = 5
 _STATUS_LINE = {
@@ -31,6 +36,7 @@ def render(document: ScanDocument, options: RenderOptions) -> str:
     out = _Writer(options.width)
     _header(out, document)
     _verdict(out, document)
+    _actions(out, document, options.verbose)
     _findings(out, document, options.verbose)
     _timeline(out, document, options.verbose)
     _coverage(out, document)
@@ -100,6 +106,28 @@ def _verdict(out: _Writer, doc: ScanDocument) -> None:
         out.wrap(reason, indent="    ", first="  - ")
     if doc.exchange.vulnerable_to:
         out.wrap("Exposed to: " + ", ".join(doc.exchange.vulnerable_to), indent="    ", first="  ")
+
+
+def _actions(out: _Writer, doc: ScanDocument, verbose: bool) -> None:
+    recs = recommendations(doc)
+    out.heading("WHAT TO DO NOW")
+    if not recs:
+        out.line("  Nothing: no attack and no exposure were found.")
+    for number, rec in enumerate(recs, 1):
+        first = f"  {number}. "
+        out.wrap(rec.title, indent=" " * len(first), first=first)
+        indent = " " * len(first)
+        out.wrap(rec.detail, indent=indent)
+        shown = rec.items if verbose else rec.items[:ACTION_ITEMS_SHOWN]
+        for item in shown:
+            if _PATH.match(item):
+                out.path(item, indent + "    ", indent + "  * ")
+            else:
+                out.wrap(item, indent + "    ", indent + "  * ")
+        if len(rec.items) > len(shown):
+            out.line(f"{indent}  ... {len(rec.items) - len(shown)} more (--verbose)")
+        if rec.finding_ids:
+            out.wrap("because of " + ", ".join(rec.finding_ids), indent=indent)
 
 
 def _findings(out: _Writer, doc: ScanDocument, verbose: bool) -> None:
