@@ -25,6 +25,7 @@ from rich.progress import (
 )
 
 from exhunt.cli.app import cli
+from exhunt.cli.contentopts import content_options
 from exhunt.options import DEFAULT_GAP_HOURS, ScanOptions
 from exhunt.timeutil import parse_time
 
@@ -77,21 +78,7 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 @click.option("--ship", is_flag=True, help="Send archive evidence to the Dask workers.")
 @click.option("--retry-failed", is_flag=True, help="Run the jobs that failed before again.")
 @click.option("--rescan", is_flag=True, help="Run every job again (same evidence: stored once).")
-@click.option(
-    "--sigma",
-    "sigma_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="More Sigma rules (file or folder); repeatable.",
-)
-@click.option(
-    "--iocs",
-    "ioc_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="More indicator files or folders; repeatable.",
-)
-@click.option("--skip-invalid-rules", is_flag=True, help="Skip rules that do not load.")
+@content_options
 @click.option("--internal", multiple=True, help="Own address range (CIDR); repeatable.")
 @click.option(
     "--gap-hours",
@@ -120,6 +107,10 @@ def fleet_scan_command(
     rescan: bool,
     sigma_paths: tuple[Path, ...],
     ioc_paths: tuple[Path, ...],
+    yara_paths: tuple[Path, ...],
+    baseline_path: Path | None,
+    max_file_size: int,
+    file_timeout: int,
     skip_invalid_rules: bool,
     internal: tuple[str, ...],
     gap_hours: float,
@@ -145,6 +136,10 @@ def fleet_scan_command(
     scan_options = ScanOptions(
         sigma_paths=sigma_paths,
         ioc_paths=ioc_paths,
+        yara_paths=yara_paths,
+        baseline_path=baseline_path,
+        max_file_bytes=max_file_size << 20,
+        file_timeout=file_timeout,
         skip_invalid_rules=skip_invalid_rules,
         since=since,
         until=until,

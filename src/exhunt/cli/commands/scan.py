@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from exhunt.cli.app import cli
+from exhunt.cli.contentopts import content_options
 from exhunt.cli.progress import ProgressBar
 from exhunt.document import ScanDocument
 from exhunt.exceptions import UsageError
@@ -57,53 +58,7 @@ def _time(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 )
 @click.option("--since", callback=_time, help="Ignore records before this UTC time (ISO-8601).")
 @click.option("--until", callback=_time, help="Ignore records after this UTC time (ISO-8601).")
-@click.option(
-    "--sigma",
-    "sigma_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="More Sigma rules (file or folder); repeatable.",
-)
-@click.option(
-    "--iocs",
-    "ioc_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="More indicators: CSV packs, STIX 2.1 bundles, MISP JSON/CSV exports, or folders of "
-    "them; repeatable.",
-)
-@click.option(
-    "--yara",
-    "yara_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="More YARA rules (file or folder, e.g. signature-base/yara); repeatable. "
-    "Files that do not compile are reported and skipped.",
-)
-@click.option(
-    "--baseline",
-    "baseline_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Web files of known-good servers (exhunt baseline build): report files added or "
-    "changed against the servers of the same build.",
-)
-@click.option(
-    "--max-file-size",
-    type=click.IntRange(min=1),
-    default=64,
-    show_default=True,
-    help="MiB: larger files are not hashed or matched with YARA (listed in coverage).",
-)
-@click.option(
-    "--file-timeout",
-    type=click.IntRange(min=1),
-    default=30,
-    show_default=True,
-    help="Seconds YARA may spend on one file (skipped files are listed in coverage).",
-)
-@click.option(
-    "--skip-invalid-rules", is_flag=True, help="Skip rules that do not load instead of stopping."
-)
+@content_options
 @click.option(
     "--internal",
     "internal",
