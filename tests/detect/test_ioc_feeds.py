@@ -420,3 +420,66 @@ def test_a_misp_user_agent_without_ids_flag_counts_on_posts_only(tmp_path: Path)
     hits = [f for f in document.findings if "exhunt.ioc.user-agent" in (f.rules or [f.rule])]
     assert [f.count for f in hits] == [1]
     assert hits[0].evidence[0].excerpt is not None and " POST " in hits[0].evidence[0].excerpt
+
+
+# --- the period an indicator stands for ------------------------------------------------------
+
+PERIOD_PACK = (
+    "type,value,source,reference,confidence,note,valid_from,valid_until\n"
+    f"ipv4,{ATTACKER},Acme CERT,https://cert.example/1,high,,,2022-10-02\n"
+)
+
+
+def test_pack_periods_are_read_and_a_date_ends_with_its_day(tmp_path: Path) -> None:
+    pack = _write(
+        tmp_path,
+        "pack.csv",
+        PERIOD_PACK + "ipv4,45.77.12.35,Acme CERT,r,high,,2022-09-01T12:00:00Z,\n",
+    )
+    first, second = load_indicators([pack])
+    assert (first.valid_from, first.valid_until) == (None, datetime(2022, 10, 3, tzinfo=UTC))
+    assert first.outside(datetime(2022, 10, 2, 23, 59, tzinfo=UTC)) is None
+    assert first.outside(datetime(2022, 10, 3, tzinfo=UTC)) == "listed until 2022-10-03T00:00:00Z"
+    assert first.outside(None) is None
+    assert second.valid_from == datetime(2022, 9, 1, 12, tzinfo=UTC)
+    assert second.outside(datetime(2022, 9, 1, tzinfo=UTC)) == "listed from 2022-09-01T12:00:00Z"
+
+
+def test_a_bad_period_names_file_and_line(tmp_path: Path) -> None:
+    pack = _write(tmp_path, "pack.csv", PERIOD_PACK.replace("2022-10-02", "soon"))
+    with pytest.raises(RuleError) as caught:
+        load_indicators([pack])
+    assert str(caught.value) == f"{pack}:2: valid_until is not an ISO-8601 date: 'soon'"
+
+
+def test_stix_valid_until_limits_the_indicator(tmp_path: Path) -> None:
+    feed = _bundle(
+        _indicator(1, f"[ipv4-addr:value = '{ATTACKER}']", valid_until="2022-10-04T00:00:00Z")
+    )
+    (indicator,) = load_indicators([_write(tmp_path, "feed.json", feed)])
+    assert indicator.valid_until == datetime(2022, 10, 4, tzinfo=UTC)
+    assert indicator.valid_from is None  # when the indicator was written, not a limit
+
+
+@pytest.mark.integration
+def test_an_address_seen_after_its_period_is_informational(tmp_path: Path) -> None:
+    b = EvidenceBuilder(tmp_path / "evidence", build="15.2.1544.14")
+    b.iis(1, date(2022, 10, 3), [_request(m, "GET", "Mozilla/5.0") for m in range(3)])
+    pack = _write(tmp_path, "pack.csv", PERIOD_PACK)
+    document = scan([b.root], ScanOptions(jobs=1, ioc_paths=(pack,)))
+    hits = [f for f in document.findings if "exhunt.ioc.ip" in (f.rules or [f.rule])]
+    assert [(f.category.value, f.severity.value, f.count) for f in hits] == [
+        ("informational", "info", 3)
+    ]
+    assert document.verdict.status.value != "attempted"
+    assert document.verdict.first_malicious is None
+    assert document.timeline[0].summary.endswith(
+        "[address listed by Acme CERT, listed until 2022-10-03T00:00:00Z: not counted]"
+    )
+
+
+def test_bundled_addresses_stand_for_their_campaign() -> None:
+    indicators = load_indicators([bundled_rules_dir() / "iocs"])
+    addresses = [i for i in indicators if i.type in ("ipv4", "ipv6")]
+    assert addresses and all(i.valid_until is not None for i in addresses)
+    assert all(i.valid_until is None for i in indicators if i.type not in ("ipv4", "ipv6"))

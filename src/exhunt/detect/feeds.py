@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,6 +69,8 @@ class Provenance:
     reference: str
     confidence: str = "high"
     note: str = ""
+    valid_until: datetime | None = None
+    """The end of the period the feed gives the indicator (STIX ``valid_until``)."""
 
 
 def read_foreign_feed(path: Path) -> list[Indicator] | None:
@@ -120,6 +123,7 @@ def make_indicator(
         confidence=provenance.confidence,
         note=provenance.note,
         origin=origin.label,
+        valid_until=provenance.valid_until,
     )
 
 

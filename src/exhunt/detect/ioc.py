@@ -1,10 +1,15 @@
-"""Indicator packs (CSV: type, value, source, reference[, confidence, note]) as record rules.
+"""Indicator packs (CSV: type, value, source, reference[, confidence, note, valid_from,
+valid_until]) as record rules.
 
 STIX 2.1 bundles and MISP exports load as packs too (:mod:`exhunt.detect.feeds`).
 
 Web logs are matched on the client address, user agent and URL; files on their hashes, names
 and paths. Indicator values are data, so a detection engineer adds a pack without Python:
 drop a CSV into ``rules/iocs`` or pass ``--iocs FILE``.
+
+Addresses, user agents and URLs stand for a period: an attacker's VPS address goes to someone
+else once the campaign moves on. A web log match outside an indicator's ``valid_from`` /
+``valid_until`` is still shown, as informational, and does not make a verdict.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from exhunt.detect.context import ScanContext
@@ -23,6 +29,7 @@ from exhunt.detect.hits import describe, make_hit, request_view
 from exhunt.detect.rules import RecordRule
 from exhunt.exceptions import RuleError
 from exhunt.model import Category, Hit, Record, RuleInfo, Severity
+from exhunt.timeutil import format_time, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +54,25 @@ class Indicator:
     note: str
     origin: str
     """``file:line`` the indicator came from."""
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    """End of the period the indicator stands for (exclusive)."""
 
     @property
     def label(self) -> str:
         return self.source or self.origin
+
+    def outside(self, time: datetime | None) -> str | None:
+        """Why a match at ``time`` does not count (outside the indicator's period), or None.
+
+        A record without a time counts: the period cannot rule it out."""
+        if time is None:
+            return None
+        if self.valid_until is not None and time >= self.valid_until:
+            return f"listed until {format_time(self.valid_until)}"
+        if self.valid_from is not None and time < self.valid_from:
+            return f"listed from {format_time(self.valid_from)}"
+        return None
 
 
 def load_indicators(paths: Iterable[Path]) -> list[Indicator]:
@@ -100,6 +122,29 @@ class _IndicatorRule(RecordRule):
     def __init__(self, indicators: Sequence[Indicator]) -> None:
         self.indicators = list(indicators)
 
+    def _web_hit(
+        self, record: Record, indicator: Indicator, what: str, severity: Severity | None = None
+    ) -> Hit:
+        """A web log hit; informational when the record is outside the indicator's period."""
+        summary = f"{_describe(record)} [{what} listed by {indicator.label}]"
+        stale = indicator.outside(record.time)
+        if stale is not None:
+            return make_hit(
+                self.info,
+                record,
+                tags=("ioc", f"ioc:{indicator.origin}", "ioc:outside-period"),
+                severity=Severity.INFO,
+                category=Category.INFORMATIONAL,
+                summary=f"{summary[:-1]}, {stale}: not counted]",
+            )
+        return make_hit(
+            self.info,
+            record,
+            tags=("ioc", f"ioc:{indicator.origin}"),
+            severity=severity,
+            summary=summary,
+        )
+
     def literals(self, artifact: str) -> frozenset[str] | None:
         found = {literal_of(i.value) for i in self.indicators}
         if None in found:
@@ -129,13 +174,7 @@ class IpRule(_IndicatorRule):
             indicator = self._by_ip.get(_canonical_ip(address))
             if indicator is not None:
                 low = indicator.confidence == "low"
-                yield make_hit(
-                    self.info,
-                    record,
-                    tags=("ioc", f"ioc:{indicator.origin}"),
-                    severity=Severity.LOW if low else None,
-                    summary=f"{_describe(record)} [address listed by {indicator.label}]",
-                )
+                yield self._web_hit(record, indicator, "address", Severity.LOW if low else None)
                 return
 
 
@@ -165,13 +204,7 @@ class UserAgentRule(_IndicatorRule):
                 low = indicator.confidence == "low"
                 if low and (view.method or "").upper() != "POST":
                     return
-                yield make_hit(
-                    self.info,
-                    record,
-                    tags=("ioc",),
-                    severity=Severity.LOW if low else None,
-                    summary=f"{_describe(record)} [user agent listed by {indicator.label}]",
-                )
+                yield self._web_hit(record, indicator, "user agent", Severity.LOW if low else None)
                 return
 
 
@@ -189,12 +222,7 @@ class UrlRule(_IndicatorRule):
         url = request_view(record).url.lower()
         for indicator in self.indicators:
             if indicator.value.lower() in url:
-                yield make_hit(
-                    self.info,
-                    record,
-                    tags=("ioc",),
-                    summary=f"{_describe(record)} [URL listed by {indicator.label}]",
-                )
+                yield self._web_hit(record, indicator, "URL", None)
                 return
 
 
@@ -337,7 +365,25 @@ def _indicator(row: dict[str, str], path: Path, line: int) -> Indicator:
         confidence=(row.get("confidence") or "high").strip().lower(),
         note=(row.get("note") or "").strip(),
         origin=f"{path.name}:{line}",
+        valid_from=_period_time(row.get("valid_from"), path, line, end=False),
+        valid_until=_period_time(row.get("valid_until"), path, line, end=True),
     )
+
+
+def _period_time(text: str | None, path: Path, line: int, *, end: bool) -> datetime | None:
+    """A ``valid_from``/``valid_until`` cell: an ISO-8601 date or time (UTC without a zone).
+
+    A date alone as the end of a period means the end of that day."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = parse_time(text)
+    except ValueError:
+        column = "valid_until" if end else "valid_from"
+        raise RuleError(f"{column} is not an ISO-8601 date: {text!r}", str(path), line) from None
+    date_only = len(text) == 10
+    return value + timedelta(days=1) if end and date_only else value
 
 
 def _validate(kind: str, value: str, path: Path, line: int) -> None:

@@ -26,12 +26,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from exhunt.detect.feeds import Origin, Provenance, make_indicator, report_skipped
 from exhunt.detect.ioc import Indicator
 from exhunt.exceptions import RuleError
+from exhunt.timeutil import parse_time
 
 HASHES = {"SHA256": "sha256", "SHA1": "sha1", "MD5": "md5"}
 FIELDS = {
@@ -103,7 +105,7 @@ def _identity_names(objects: Iterable[Any]) -> dict[str, str]:
 def _indicators(
     obj: dict[str, Any], path: Path, version: str, names: dict[str, str], skipped: Counter[str]
 ) -> Iterator[Indicator]:
-    origin = Origin(path, object_id=str(obj.get("id") or "indicator without id"))
+    origin = _origin(obj, path)
     version = str(obj.get("spec_version") or version)
     _check(obj, version, origin)
     if obj.get("revoked") is True:
@@ -148,7 +150,23 @@ def _provenance(obj: dict[str, Any], path: Path, names: dict[str, str]) -> Prove
         reference=_reference(obj),
         confidence=_level(low),
         note=str(obj.get("name") or obj.get("description") or "")[:300],
+        # valid_from is when the indicator was written, usually after the attack it describes:
+        # only the end of its period is a limit on the evidence.
+        valid_until=_time(obj.get("valid_until"), _origin(obj, path)),
     )
+
+
+def _origin(obj: dict[str, Any], path: Path) -> Origin:
+    return Origin(path, object_id=str(obj.get("id") or "indicator without id"))
+
+
+def _time(value: Any, origin: Origin) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise origin.error(f"valid_until is not a STIX timestamp: {value!r}") from None
 
 
 def _reference(obj: dict[str, Any]) -> str:
