@@ -103,12 +103,13 @@ def test_summary_formats(run: Run, scanned: tuple[Path, Path]) -> None:
         ("15.1.2176.9", 4),
     ]
     assert data["exposures"][0] == {"cve": "CVE-2021-26855", "campaign": "ProxyLogon",
-                                    "servers": 4}  # fmt: skip
+                                    "servers": 4, "mitigated": 0}  # fmt: skip
     table = list(csv.reader(io.StringIO(run("fleet", "summary", "--store", store,
                                             "--format", "csv").out)))  # fmt: skip
     assert table[0] == ["view", "name", "detail", "servers", "clean", "vulnerable", "attempted",
-                        "compromised", "inconclusive"]  # fmt: skip
-    assert table[1] == ["total", "servers", "", "8", "4", "2", "0", "2", "0"]
+                        "compromised", "inconclusive", "mitigated"]  # fmt: skip
+    assert table[1] == ["total", "servers", "", "8", "4", "2", "0", "2", "0", ""]
+    assert table[2] == ["exposure", "CVE-2021-26855", "ProxyLogon", "4", "", "", "", "", "", "0"]
     text = run("fleet", "summary", "--store", store).out
     assert text.startswith("8 servers of 8 organisations (8 scans stored; each server counts")
 

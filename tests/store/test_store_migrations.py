@@ -21,14 +21,17 @@ TABLES = {"schema_migrations", "organisations", "hosts", "scans", "documents", "
 
 def test_a_new_store_is_at_the_current_version(target: str) -> None:
     with open_store(target) as store:
-        assert store.version == SCHEMA_VERSION == MIGRATIONS[-1].version == 1
+        assert store.version == SCHEMA_VERSION == MIGRATIONS[-1].version == 2
         engine = make_engine(store_url(target))
         with engine.connect() as connection:
             rows = connection.exec_driver_sql(
                 "SELECT version, description FROM schema_migrations"
             ).all()
         engine.dispose()
-    assert [tuple(r) for r in rows] == [(1, "initial schema")]
+    assert [tuple(r) for r in rows] == [
+        (1, "initial schema"),
+        (2, "exposures: mitigated at collection time"),
+    ]
 
 
 def test_the_migrated_tables_are_the_schema_the_queries_use(target: str) -> None:
@@ -58,7 +61,7 @@ def test_reopening_applies_nothing_again(target: str) -> None:
         open_store(target).close()
     engine = make_engine(store_url(target))
     with engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT count(*) FROM schema_migrations").scalar() == 1
+        assert connection.exec_driver_sql("SELECT count(*) FROM schema_migrations").scalar() == 2
     engine.dispose()
 
 
@@ -75,16 +78,16 @@ def _add_notes(connection: Connection) -> None:
 def test_later_migrations_apply_in_order_on_an_existing_store(target: str) -> None:
     open_store(target).close()
     engine = make_engine(store_url(target))
-    later = (*MIGRATIONS, Migration(2, "notes", _add_notes))
-    assert migrate(engine, later) == 2
-    assert migrate(engine, later) == 2
+    later = (*MIGRATIONS, Migration(3, "notes", _add_notes))
+    assert migrate(engine, later) == 3
+    assert migrate(engine, later) == 3
     with engine.connect() as connection:
         versions = (
             connection.exec_driver_sql("SELECT version FROM schema_migrations ORDER BY version")
             .scalars()
             .all()
         )
-        assert versions == [1, 2]
+        assert versions == [1, 2, 3]
         assert "notes" in inspect(connection).get_table_names()
     engine.dispose()
 
@@ -99,7 +102,7 @@ def test_a_store_of_a_newer_exhunt_is_refused(target: str) -> None:
         )
         assert current_version(connection) == 7
     engine.dispose()
-    with pytest.raises(StoreError, match=r"schema version 7, newer than this exhunt knows \(1\)"):
+    with pytest.raises(StoreError, match=r"schema version 7, newer than this exhunt knows \(2\)"):
         open_store(target)
 
 
@@ -113,3 +116,19 @@ def test_an_unreachable_server_is_named_without_its_password() -> None:
         open_store("postgresql://exhunt:s3cret@127.0.0.1:9/none")
     assert "postgresql+psycopg://exhunt:***@127.0.0.1:9/none" in str(caught.value)
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_version_1_store_gains_the_mitigated_column(target: str) -> None:
+    engine = make_engine(store_url(target))
+    assert migrate(engine, MIGRATIONS[:1]) == 1
+    with engine.connect() as connection:
+        columns = [c["name"] for c in inspect(connection).get_columns("exposures")]
+    assert "mitigated" not in columns
+    engine.dispose()
+    with open_store(target) as store:
+        assert store.version == 2
+    engine = make_engine(store_url(target))
+    with engine.connect() as connection:
+        found = {c["name"]: c for c in inspect(connection).get_columns("exposures")}
+    engine.dispose()
+    assert found["mitigated"]["nullable"] is True

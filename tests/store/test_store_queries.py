@@ -156,3 +156,13 @@ def test_install_relative_paths_whatever_the_collection_layout(target: str) -> N
         ("uploads/auto/D%3A/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth/shell.aspx",
          "FrontEnd/HttpProxy/owa/auth/shell.aspx"),
     ]  # fmt: skip
+
+
+def test_exposures_count_the_mitigated_servers(target: str) -> None:
+    mitigated = document(host="EXCH02")
+    mitigated.exchange.mitigated = ["CVE-2021-26855"]
+    with open_store(target) as store:
+        store.save(document(host="EXCH01"), "Contoso")
+        store.save(mitigated, "Contoso")
+        store.save(document(host="EXCH03"), "Fabrikam")
+        assert store.summary().exposures == (ExposureCount("CVE-2021-26855", "ProxyLogon", 3, 1),)

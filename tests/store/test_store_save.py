@@ -76,10 +76,10 @@ def test_findings_locations_exposures_and_files(store: Store, target: str) -> No
         (1, 1, "D/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth/shell.aspx",
          INSTALL + r"\FrontEnd\HttpProxy\owa\auth\shell.aspx", None, "fs.file"),
     ]  # fmt: skip
-    assert rows(target, "SELECT cve, campaign, fixed_by, exposed_at_collection, before_logs "
-                "FROM exposures ORDER BY cve") == [
-        ("CVE-2021-26855", "ProxyLogon", "15.1.2106.13", True, True),
-        ("CVE-2021-34473", "ProxyShell", None, False, False),
+    assert rows(target, "SELECT cve, campaign, fixed_by, exposed_at_collection, before_logs, "
+                "mitigated FROM exposures ORDER BY cve") == [
+        ("CVE-2021-26855", "ProxyLogon", "15.1.2106.13", True, True, False),
+        ("CVE-2021-34473", "ProxyShell", None, False, False, False),
     ]  # fmt: skip
     assert rows(target, "SELECT path, sha256, size FROM files ORDER BY path") == [
         ("D/Exchange Server/V15/FrontEnd/HttpProxy/owa/auth/logon.aspx", "22" * 32, 300),

@@ -111,7 +111,8 @@ def render_summary(summary: FleetSummary, fmt: str) -> str:
     if fmt == "json":
         return to_json(summary_dict(summary))
     if fmt == "csv":
-        return to_csv(("view", "name", "detail", "servers", *VERDICTS), _summary_rows(summary))
+        header = ("view", "name", "detail", "servers", *VERDICTS, "mitigated")
+        return to_csv(header, _summary_rows(summary))
     return _summary_text(summary)
 
 
@@ -122,7 +123,8 @@ def summary_dict(summary: FleetSummary) -> dict[str, Any]:
         "scans": summary.scans,
         "verdicts": dict(summary.verdicts),
         "exposures": [
-            {"cve": e.cve, "campaign": e.campaign, "servers": e.servers} for e in summary.exposures
+            {"cve": e.cve, "campaign": e.campaign, "servers": e.servers, "mitigated": e.mitigated}
+            for e in summary.exposures
         ],
         "builds": [
             {"build": c.name, "servers": c.total, "verdicts": dict(c.verdicts)}
@@ -136,13 +138,13 @@ def summary_dict(summary: FleetSummary) -> dict[str, Any]:
 
 
 def _summary_rows(summary: FleetSummary) -> Iterable[Sequence[object]]:
-    yield ("total", "servers", "", summary.servers, *_verdicts(summary.verdicts))
+    yield ("total", "servers", "", summary.servers, *_verdicts(summary.verdicts), "")
     for e in summary.exposures:
-        yield ("exposure", e.cve, e.campaign, e.servers, *[""] * len(VERDICTS))
+        yield ("exposure", e.cve, e.campaign, e.servers, *[""] * len(VERDICTS), e.mitigated)
     for c in summary.builds:
-        yield ("build", c.name, "", c.total, *_verdicts(c.verdicts))
+        yield ("build", c.name, "", c.total, *_verdicts(c.verdicts), "")
     for c in summary.by_organisation:
-        yield ("organisation", c.name, "", c.total, *_verdicts(c.verdicts))
+        yield ("organisation", c.name, "", c.total, *_verdicts(c.verdicts), "")
 
 
 def _verdicts(counts: Mapping[str, int]) -> list[int]:
@@ -151,7 +153,7 @@ def _verdicts(counts: Mapping[str, int]) -> list[int]:
 
 def _summary_text(summary: FleetSummary) -> str:
     head = ("SERVERS", *(v.upper() for v in VERDICTS))
-    exposures = [(e.cve, e.campaign, e.servers) for e in summary.exposures]
+    exposures = [(e.cve, e.campaign, e.servers, e.mitigated) for e in summary.exposures]
     builds = [(c.name, c.total, *_verdicts(c.verdicts)) for c in summary.builds]
     orgs = [(c.name, c.total, *_verdicts(c.verdicts)) for c in summary.by_organisation]
     parts = [
@@ -162,7 +164,7 @@ def _summary_text(summary: FleetSummary) -> str:
         table(head, [(summary.servers, *_verdicts(summary.verdicts))]),
         "",
         "Exposed at collection time:",
-        table(("CVE", "CAMPAIGN", "SERVERS"), exposures),
+        table(("CVE", "CAMPAIGN", "SERVERS", "MITIGATED"), exposures),
         "",
         "By build:",
         table(("BUILD", *head), builds),

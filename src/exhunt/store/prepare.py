@@ -281,6 +281,7 @@ def _tools(user_agents: list[str]) -> Iterator[str]:
 
 def _exposures(document: ScanDocument) -> Iterator[Row]:
     seen: set[str] = set()
+    mitigated = {clean(cve) for cve in document.exchange.mitigated}
     for exposure in document.exchange.exposure:
         cve = clean(exposure.cve)
         if cve in seen:
@@ -292,6 +293,7 @@ def _exposures(document: ScanDocument) -> Iterator[Row]:
             "fixed_by": _opt(exposure.fixed_by),
             "exposed_at_collection": exposure.exposed_at_collection,
             "before_logs": exposure.before_logs,
+            "mitigated": cve in mitigated,
         }
 
 

@@ -65,6 +65,9 @@ class ExposureCount:
     campaign: str
     servers: int
     """Servers exposed to the CVE at collection time."""
+    mitigated: int = 0
+    """Of those, servers where a mitigation stopped it (scans stored before schema 2 do not
+    say, and count as not mitigated)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,14 +170,14 @@ def _counts(groups: Mapping[str, Mapping[str, int]]) -> tuple[Count, ...]:
 def _exposures(connection: Connection, latest: Any) -> Iterator[ExposureCount]:
     e = schema.exposures
     query = (
-        select(e.c.cve, e.c.campaign, func.count())
+        select(e.c.cve, e.c.campaign, func.count(), func.count().filter(e.c.mitigated.is_(True)))
         .select_from(e.join(latest, latest.c.id == e.c.scan_id))
         .where(e.c.exposed_at_collection.is_(True))
         .group_by(e.c.cve, e.c.campaign)
         .order_by(func.count().desc(), e.c.cve)
     )
-    for cve, campaign, count in connection.execute(query):
-        yield ExposureCount(cve, campaign, count)
+    for cve, campaign, count, mitigated in connection.execute(query):
+        yield ExposureCount(cve, campaign, count, mitigated)
 
 
 def pivot(

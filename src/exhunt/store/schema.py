@@ -36,7 +36,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version these definitions describe (the last migration's number)."""
 
 
@@ -210,6 +210,8 @@ exposures = Table(
     Column("fixed_by", Text),
     Column("exposed_at_collection", Boolean, nullable=False),
     Column("before_logs", Boolean, nullable=False),
+    # A mitigation in place at collection time stops the exposure (NULL: stored before v2).
+    Column("mitigated", Boolean),
 )
 
 files = Table(

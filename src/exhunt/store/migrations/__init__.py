@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from exhunt.exceptions import StoreError
 from exhunt.store.engine import writing
-from exhunt.store.migrations import v001
+from exhunt.store.migrations import v001, v002
 from exhunt.store.schema import schema_migrations
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,10 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, v001.DESCRIPTION, v001.apply),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, v001.DESCRIPTION, v001.apply),
+    Migration(2, v002.DESCRIPTION, v002.apply),
+)
 
 
 def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
