@@ -40,7 +40,10 @@ SERVER_SIDE = (
 def normalise(path: str) -> str:
     """Lower case, ``/`` separated, version folders as ``{version}``."""
     parts = path.replace("\\", "/").lower().split("/")
-    return "/".join("{version}" if _VERSION.match(part) else part for part in parts)
+    # Most parts are names: the first character rules the version pattern out cheaply.
+    return "/".join(
+        "{version}" if part[:1].isdigit() and _VERSION.match(part) else part for part in parts
+    )
 
 
 @dataclass(frozen=True, slots=True)
