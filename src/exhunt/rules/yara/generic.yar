@@ -68,7 +68,7 @@ rule exhunt_obfuscated_eval : executes_request_input
     meta:
         id = "exhunt.yara.obfuscated-eval"
         title = "Encoded, reversed or string-built eval"
-        description = "The evaluator itself is hidden: eval of base64-decoded text, a reversed string, or the word built from character codes or fragments. Legitimate pages have no reason to hide a call to eval."
+        description = "The evaluator itself is hidden: eval of base64-decoded text, a reversed string, the word built from character codes or fragments, or a base64 literal that decodes to Request, eval, Process or Assembly. Legitimate pages have no reason to hide a call to eval or the names of what they use."
         family = "obfuscated one-liner"
         severity = "critical"
         category = "webshell"
@@ -81,9 +81,11 @@ rule exhunt_obfuscated_eval : executes_request_input
         $chr_exec = /chrw?\s*\(\s*101\s*\)\s*[&+]\s*chrw?\s*\(\s*120\s*\)\s*[&+]\s*chrw?\s*\(\s*101\s*\)\s*[&+]\s*chrw?\s*\(\s*99\s*\)/ nocase
         $split_eval = /["']e["']\s*[+&]\s*["']v["']\s*[+&]\s*["']a["']\s*[+&]\s*["']l["']/ nocase
         $split_eval2 = /["']ev["']\s*[+&]\s*["']al["']/ nocase
+        // base64 literals that decode to Request, eval, execute, Process, Assembly, cmd.exe or powershell
+        $b64_code = /FromBase64String\s*\(\s*["'](UmVxdWVzd|ZXZhbC|ZXhlY3V0Z|RXhlY3V0Z|UHJvY2Vzc|QXNzZW1ibH|Y21kLmV4Z|cG93ZXJzaGVsb)/
         $server = /(<%|runat\s*=\s*["']?server)/ nocase
     condition:
-        filesize < 2MB and $server and any of ($eval_b64, $reverse, $reversed_word, $chr_eval, $chr_exec, $split_eval, $split_eval2)
+        filesize < 2MB and $server and any of ($eval_b64, $reverse, $reversed_word, $chr_eval, $chr_exec, $split_eval, $split_eval2, $b64_code)
 }
 
 rule exhunt_unusual_obfuscation

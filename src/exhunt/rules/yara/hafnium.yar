@@ -84,7 +84,7 @@ rule exhunt_script_behind_image_header
         $inline = /<%\s*(eval|execute|Response\.Write|Request)\b/ nocase
     condition:
         filesize < 8MB and
-        (uint32be(0) == 0x47494638 or uint32be(0) == 0x89504E47 or uint16be(0) == 0xFFD8 or uint16be(0) == 0x424D) and
+        ((uint32be(0) | 0x20202000) == 0x67696638 or uint32be(0) == 0x89504E47 or uint16be(0) == 0xFFD8 or uint16be(0) == 0x424D) and
         any of them
 }
 
@@ -102,5 +102,5 @@ rule exhunt_script_unusual_extension
         $directive = /^\s{0,16}(\xef\xbb\xbf)?<%@\s*(Page|WebHandler|WebService)\b/ nocase
     condition:
         filesize < 4MB and $directive and extension != "" and
-        not (extension matches /^\.(aspx|ashx|asmx|asax|ascx|asp|asa|cer|cdx|master|cshtml|vbhtml|config|cs|vb|svc|bak|old|orig)$/i)
+        not (extension matches /^\.(aspx|ashx|asmx|asax|ascx|asp|asa|cer|cdx|master|cshtml|vbhtml|config|cs|vb|svc|inc|bak|old|orig)$/i)
 }
