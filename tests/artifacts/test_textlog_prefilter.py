@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from logread import BLOCK_SIZES, HTTPPROXY_70, IIS_0305, read, sample
@@ -109,3 +110,21 @@ def test_no_literals_selects_nothing() -> None:
 def test_forced_portable_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EXHUNT_PREFILTER", "ahocorasick")
     assert build_matcher(["x-beresource-cookie"]).engine == "pyahocorasick"
+
+
+@pytest.mark.skipif(not prefilter.HAS_HYPERSCAN, reason="hyperscan has no wheel here")
+def test_large_databases_come_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXHUNT_CACHE_DIR", str(tmp_path))
+    literals = [f"needle{n:04d}" for n in range(prefilter.CACHED_MIN_EXPRESSIONS)]
+    block = b"a needle0007 here\nnothing\nNEEDLE0499 and needle0007\n"
+    expected = [(0, frozenset({7})), (26, frozenset({7, 499}))]
+    assert build_matcher(literals).select(block) == expected
+    (entry,) = list(tmp_path.glob("hyperscan-*.db"))
+    assert build_matcher(literals).select(block) == expected  # loaded from the entry
+    entry.write_bytes(b"damaged")
+    assert build_matcher(literals).select(block) == expected  # compiled again
+    assert entry.read_bytes() != b"damaged"
+    assert build_matcher(literals[:10]).select(block) == [(0, frozenset({7})), (26, frozenset({7}))]
+    assert len(list(tmp_path.glob("hyperscan-*.db"))) == 1  # small sets are not cached

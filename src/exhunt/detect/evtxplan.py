@@ -53,7 +53,7 @@ class EvtxPlan:
             if literals is None:
                 always.append(index)
                 continue
-            for literal in literals:
+            for literal in sorted(literals):  # one order in every process: the cache key
                 key = literal if isinstance(literal, Pattern) else literal.lower()
                 if key not in ids:
                     ids[key] = len(self.literals)

@@ -10,17 +10,22 @@ too many lines, for example a script extension under a folder. hyperscan runs pa
 same pass; the portable engine runs them with Python's ``re``.
 
 hyperscan is used where its wheel exists (x86_64); pyahocorasick everywhere else. Set
-``EXHUNT_PREFILTER=ahocorasick`` to force the portable engine.
+``EXHUNT_PREFILTER=ahocorasick`` to force the portable engine. A hyperscan database of many
+literals (the whole SigmaHQ repository gives some 12,000) takes a noticeable part of a second
+to compile: it is serialised to the cache folder and loaded from there by the next scan.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 from collections.abc import Sequence
 
 import ahocorasick
+
+from exhunt.cachedir import read_entry, write_entry
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +77,7 @@ class HyperscanMatcher(LiteralMatcher):
         for marker, first_only in self.markers:
             expressions.append(_hs_escape_bytes(marker))
             flags.append(hyperscan.HS_FLAG_SINGLEMATCH if first_only else 0)
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._db.compile(expressions=expressions, ids=list(range(len(expressions))), flags=flags)
+        self._db = _hs_database(expressions, flags)
 
     def _ends(self, block: bytes) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
@@ -157,14 +161,44 @@ def _hs_escape(literal: str) -> bytes:
     return _hs_escape_bytes(literal.encode("utf-8"))
 
 
+_ESCAPED = [
+    bytes([byte]) if chr(byte).isalnum() and byte < 128 else b"\\x%02x" % byte
+    for byte in range(256)
+]
+
+
 def _hs_escape_bytes(literal: bytes) -> bytes:
-    out = bytearray()
-    for byte in literal:
-        if chr(byte).isalnum() and byte < 128:
-            out.append(byte)
-        else:
-            out += b"\\x%02x" % byte
-    return bytes(out)
+    return b"".join([_ESCAPED[byte] for byte in literal])
+
+
+CACHED_MIN_EXPRESSIONS = 500
+"""Smaller databases compile faster than a cache entry is read and checked."""
+
+
+def _hs_database(expressions: Sequence[bytes], flags: Sequence[int]) -> hyperscan.Database:
+    """A block-mode database of ``expressions``: from the cache when it was compiled before."""
+    ids = list(range(len(expressions)))
+    if len(expressions) < CACHED_MIN_EXPRESSIONS:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=list(expressions), ids=ids, flags=list(flags))
+        return db
+    version = getattr(hyperscan, "__version__", "")
+    digest = hashlib.sha256(f"{version}|{hyperscan.HS_MODE_BLOCK}".encode())
+    for expression, flag in zip(expressions, flags, strict=True):
+        digest.update(b"%d:%d:" % (flag, len(expression)) + expression)
+    name = f"hyperscan-{digest.hexdigest()[:32]}.db"
+    cached = read_entry(name)
+    if cached is not None:
+        try:
+            loaded = hyperscan.loadb(cached, hyperscan.HS_MODE_BLOCK)
+            loaded.scratch = hyperscan.Scratch(loaded)  # compile() makes one; loadb() does not
+            return loaded
+        except Exception:  # damaged or foreign (hyperscan has several error types): rebuild
+            log.debug("hyperscan cache entry %s unusable", name)
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=list(expressions), ids=ids, flags=list(flags))
+    write_entry(name, hyperscan.dumpb(db))
+    return db
 
 
 def _group_by_line(block: bytes, ends: list[tuple[int, int]]) -> list[tuple[int, frozenset[int]]]:

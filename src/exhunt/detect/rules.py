@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from exhunt.cachedir import cache_dir
 from exhunt.detect.context import ScanContext
 from exhunt.exceptions import RuleError
 from exhunt.model import Category, Hit, Record, RuleInfo, Severity
@@ -220,11 +221,7 @@ def _cache_key(files: Sequence[Path], skip_invalid: bool) -> str:
 
 
 def _cache_dir() -> Path:
-    configured = os.environ.get("EXHUNT_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "exhunt"
+    return cache_dir()
 
 
 def _write_cache(cache: Path, compiled: CompiledSigma) -> None:
