@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import textwrap
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from exhunt.document import Finding, ScanDocument
+from exhunt.document import Finding, ScanDocument, TimelineEntry
 from exhunt.report.escape import one_line
 from exhunt.report.formats import FORMATS, RenderOptions
 from exhunt.report.recommend import recommendations
@@ -179,15 +180,45 @@ def _finding(out: _Writer, finding: Finding, verbose: bool) -> None:
 
 
 def _timeline(out: _Writer, doc: ScanDocument, verbose: bool) -> None:
-    entries = doc.timeline if verbose else doc.timeline[:TIMELINE_SHOWN]
+    merged = merge_repeats(doc.timeline)
+    entries = merged if verbose else merged[:TIMELINE_SHOWN]
     out.heading(f"TIMELINE ({len(doc.timeline)} events)")
     if not entries:
         out.line("  none")
-    for entry in entries:
+    for entry, logs in entries:
         ids = ",".join(entry.finding_ids)
-        out.wrap(f"{entry.summary} [{ids}]", indent="      ", first=f"  {_time(entry.time)} ")
-    if len(entries) < len(doc.timeline):
-        out.line(f"  ... {len(doc.timeline) - len(entries)} more events (--verbose)")
+        seen = f" (in {logs} logs)" if logs > 1 else ""
+        out.wrap(f"{entry.summary} [{ids}]{seen}", indent="      ", first=f"  {_time(entry.time)} ")
+    if len(entries) < len(merged):
+        out.line(f"  ... {len(merged) - len(entries)} more lines (--verbose)")
+
+
+def merge_repeats(
+    timeline: Sequence[TimelineEntry], window: timedelta = timedelta(seconds=2)
+) -> list[tuple[TimelineEntry, int]]:
+    """The timeline with one line per request that several logs record.
+
+    A request passes the front-end IIS log, HttpProxy and the back-end IIS log, each a timeline
+    entry with the same summary a few milliseconds apart. An entry joins an earlier one with the
+    same summary and findings, less than ``window`` before it, from another log file; repeats in
+    one log stay apart, as they are separate requests.
+    """
+    merged: list[tuple[TimelineEntry, set[str | None]]] = []
+    recent: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for entry in timeline:
+        key = (entry.summary, tuple(entry.finding_ids))
+        target = None
+        for index in recent.get(key, ()):
+            first, paths = merged[index]
+            if entry.time - first.time < window and entry.path not in paths:
+                target = index
+                break
+        if target is None:
+            recent.setdefault(key, []).append(len(merged))
+            merged.append((entry, {entry.path}))
+        else:
+            merged[target][1].add(entry.path)
+    return [(entry, len(paths)) for entry, paths in merged]
 
 
 def _coverage(out: _Writer, doc: ScanDocument) -> None:
