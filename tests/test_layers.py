@@ -8,7 +8,9 @@ from pathlib import Path
 import exhunt
 
 PACKAGE = Path(exhunt.__file__).parent
-FOUNDATION = {"model", "exceptions", "registry", "timeutil", "document", "options", "__init__"}
+FOUNDATION = {
+    "model", "exceptions", "registry", "timeutil", "document", "options", "cachedir", "__init__"
+}  # fmt: skip
 ORDER = ["foundation", "evidence", "artifacts", "detect", "findings", "scan"]
 FRONT_ENDS = {"cli", "testing", "web", "fleet"}
 LAYER_OF = {"probe": "detect"}

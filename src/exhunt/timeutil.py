@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 def format_time(value: datetime) -> str:
     """ISO-8601 in UTC with ``Z``, milliseconds only when the value has them."""
     value = value.astimezone(UTC)
-    spec = "milliseconds" if value.microsecond else "seconds"
+    # Decided on whole milliseconds: a value 400 microseconds past the second would print
+    # ".000" and read back as a different text.
+    spec = "milliseconds" if value.microsecond >= 1000 else "seconds"
     return value.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 

@@ -102,7 +102,6 @@ def test_folder_of_only_links_out(tmp_path: Path) -> None:
     ("name", "content", "looks"),
     [
         ("tool.exe", b"MZ\x90\x00" + bytes(100), "a Windows executable or DLL"),
-        ("disk.E01", b"EVF\x09\x0d\x0a\xff\x00" + bytes(100), "an EnCase (E01) disk image"),
         ("SYSTEM", b"regf" + bytes(100), "a Windows registry hive"),
         ("blob.bin", bytes(range(256)) * 4, "binary data"),
         ("empty.log", b"", "an empty file"),
@@ -116,6 +115,15 @@ def test_wrong_kind_of_file(tmp_path: Path, name: str, content: bytes, looks: st
         open_evidence([path])
     message = str(caught.value)
     assert message.startswith(f"{path} is neither an archive nor a text log: it looks like {looks}")
+
+
+def test_a_disk_image_that_cannot_be_opened(tmp_path: Path) -> None:
+    pytest.importorskip("dissect.target")
+    path = tmp_path / "disk.E01"
+    path.write_bytes(b"EVF\x09\x0d\x0a\xff\x00" + bytes(100))
+    with pytest.raises(UnsupportedEvidenceError) as caught:
+        open_evidence([path])
+    assert str(caught.value).startswith(f"{path}: the disk image cannot be opened (")
 
 
 def test_file_named_like_an_archive_but_not_one(tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ class Evidence:
 
     Attributes:
         path: the path(s) as given, joined with ", ".
-        kind: ``directory``, ``archive`` or ``file``.
+        kind: ``directory``, ``archive``, ``image`` or ``file``.
         sha256: SHA-256 of the archive file itself when ``kind`` is ``archive``.
         host: the host name, only when the collection's own metadata records it.
         files: every regular file, sorted by ``rel``.
@@ -105,7 +105,7 @@ class Evidence:
         self.kind = collected.kind
         self.sha256 = collected.sha256
         self.skipped: list[str] = collected.skipped
-        self.notes: list[str] = []
+        self.notes: list[str] = list(collected.notes)
         self._finalizer = weakref.finalize(self, remove_temp, collected.temp)
         self._by_rel = {f.rel: f for f in collected.files}
         self.tree = Tree(self._by_rel)

@@ -1,7 +1,8 @@
 """Turn the paths a user gives into one list of evidence files.
 
 Each path is a folder, an archive (unpacked into a fresh temporary folder, never beside the
-evidence) or a single log file. Several paths are parts of one server's evidence and appear
+evidence), a disk image (the files a scan reads copied out into such a folder) or a single log
+file. Several paths are parts of one server's evidence and appear
 under their own names (``V15/...``, ``LogFiles/...``).
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from exhunt.evidence import sniff
 from exhunt.evidence.archive import ArchiveLimits
 from exhunt.evidence.files import EvidenceFile, display_name, file_entry, walk_tree
+from exhunt.evidence.image import extract_image, is_disk_image
 from exhunt.evidence.unpack import unpack_archive
 from exhunt.exceptions import (
     EvidenceNotFoundError,
@@ -40,10 +42,13 @@ class Collected:
     sha256: str | None = None
     temp: Path | None = None
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Assumptions made while reaching the files (a drive letter an image does not record)."""
 
     @property
     def kind(self) -> str:
-        """``directory``, ``archive`` or ``file``; a mix of parts counts as ``directory``."""
+        """``directory``, ``archive``, ``image`` or ``file``; a mix of parts counts as
+        ``directory``."""
         return self.kinds[0] if len(set(self.kinds)) == 1 else "directory"
 
 
@@ -172,6 +177,13 @@ def _collect_one(
         unpack_archive(path, fmt, target, limits, collected.skipped)
         collected.files += walk_tree(target, prefix, collected.skipped)
         collected.kinds.append("archive")
+        return
+    if is_disk_image(path, head):
+        target = _new_unpack_folder(collected, workdir)
+        log.info("copying what a scan reads out of the disk image %s into %s", path, target)
+        extract_image(path, target, limits, collected.skipped, collected.notes)
+        collected.files += walk_tree(target, prefix, collected.skipped)
+        collected.kinds.append("image")
         return
     _check_log_file(path, head)
     collected.files.append(file_entry(path, prefix or display_name(path.name), path.stat()))
