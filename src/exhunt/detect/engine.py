@@ -143,7 +143,7 @@ def scan_log_file(
             for record, ids in reader:
                 if window.contains(record.time):
                     result.hits.extend(
-                        _evaluate(plan.rules_for(ids), record, context, failed, result)
+                        evaluate_rules(plan.rules_for(ids), record, context, failed, result)
                     )
     except OSError as exc:
         result.problems.append(Problem(artifact, f"read failed: {exc}", file.rel))
@@ -194,7 +194,7 @@ def scan_tree(
             if record.fields.get("web") == "true" or "sha256" in record.fields:
                 result.records.append(record)
             if window.contains(record.time):
-                result.hits.extend(_evaluate(rules, record, context, failed, result))
+                result.hits.extend(evaluate_rules(rules, record, context, failed, result))
     result.content = content.stats
     result.skipped = list(content.stats.skipped)
     for rel, message in reader.stats.unreadable:
@@ -202,13 +202,15 @@ def scan_tree(
     return result
 
 
-def _evaluate(
+def evaluate_rules(
     rules: Iterable[RecordRule],
     record: Record,
     context: ScanContext,
     failed: set[str],
     result: FileResult | TreeResult,
 ) -> list[Hit]:
+    """The hits of ``rules`` on one record. A rule that raises is reported once in
+    ``result.problems`` (by rule id, in ``failed``) and the other rules go on."""
     hits: list[Hit] = []
     for rule in rules:
         try:

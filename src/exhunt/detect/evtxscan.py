@@ -22,7 +22,7 @@ from exhunt.artifacts.evtx import EvtxLog, EvtxReader, RawEvent, to_record
 from exhunt.artifacts.evtxfile import BadPart
 from exhunt.artifacts.textlog import LogStats
 from exhunt.detect.context import ScanContext
-from exhunt.detect.engine import FileResult, LogPlan, Problem, TimeWindow, _evaluate
+from exhunt.detect.engine import FileResult, LogPlan, Problem, TimeWindow, evaluate_rules
 from exhunt.detect.evtxplan import EvtxPlan, evtx_plan
 from exhunt.exceptions import ArtifactError
 from exhunt.model import Source
@@ -85,7 +85,7 @@ class _FileScan:
                 where = f"record number {event.number}"
                 self.undecoded.append(BadPart(where, "its JSON cannot be decoded"))
             elif self.window.contains(record.time):
-                hits = _evaluate(rules, record, self.context, self.failed, self.result)
+                hits = evaluate_rules(rules, record, self.context, self.failed, self.result)
                 self.result.hits.extend(hits)
 
 
