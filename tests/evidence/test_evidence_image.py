@@ -155,6 +155,7 @@ def test_what_a_scan_reads(tmp_path: Path) -> None:
         installs,
     )
     assert not wanted("windows/winsxs/amd64_x/update.zip", installs)
+    assert not wanted("windows/installer/1a2b.zip", installs)
     assert not wanted("system volume information/{3808876b}", installs)
     assert not wanted("users/bob/documents/report.docx", installs)
 

@@ -10,8 +10,8 @@ with each file's modification time, what a scan reads (:func:`wanted`):
 * in every Exchange install (a folder holding ``Bin\\ExSetup.exe``, ``FrontEnd\\HttpProxy`` or
   ``Logging\\HttpProxy``, at any path): the HttpProxy, ECP, OAB generator and remote PowerShell
   logs, the front-end and ``ClientAccess`` web folders, and ``ExSetup.exe``;
-* anywhere else: dumps, archives, server-side scripts and event logs, by extension (Volume
-  Shadow Copy stores and ``WinSxS`` are left out).
+* anywhere else: dumps, archives, server-side scripts and event logs, by extension (shadow
+  copy stores and the system's component and update stores are not walked: :data:`LEFT_OUT`).
 
 The copy is bounded like an archive's unpacking (:class:`ArchiveLimits`): a file over the member
 limit, and everything past the total or count limit, is listed in ``coverage.skipped`` instead
@@ -75,7 +75,19 @@ ANYWHERE: Final = frozenset(
         ".aspx", ".ashx", ".asmx", ".asax", ".ascx", ".asp", ".asa", ".cer", ".cdx", ".soap",
     }
 )  # fmt: skip
-LEFT_OUT: Final = ("system volume information/", "windows/winsxs/", "windows/servicing/")
+LEFT_OUT: Final = (
+    "system volume information/",
+    "windows/winsxs/",
+    "windows/servicing/",
+    "windows/installer/",
+    "windows/softwaredistribution/",
+    "windows/system32/driverstore/",
+    "windows/assembly/",
+    "windows/microsoft.net/assembly/",
+)
+"""Folders not walked at all: shadow copy stores and the operating system's component and
+update stores, a third of a server's files and no place a scan looks (walking an image runs at
+a few thousand entries a second)."""
 _INSTALL_MARKS: Final = ("bin/exsetup.exe", "frontend/httpproxy/", "logging/httpproxy/")
 _ASPNET_TEMP: Final = "/temporary asp.net files/"
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f<>:"|?*\\]')
@@ -247,7 +259,8 @@ def _walk(filesystem: Any, label: str, skipped: list[str]) -> Iterator[_Entry]:
                 if child.is_symlink():
                     skipped.append(f"{label}/{path}: link in the image, not followed")
                 elif child.is_dir():
-                    stack.append(path)
+                    if not f"{path.lower()}/".startswith(LEFT_OUT):
+                        stack.append(path)
                 elif child.is_file():
                     st = child.stat(follow_symlinks=False)
                     mtime_ns = getattr(st, "st_mtime_ns", None) or int(st.st_mtime * 1e9)
