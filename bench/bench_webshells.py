@@ -71,7 +71,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--yara", type=Path, action="append", default=[])
     args = parser.parse_args()
-    compiled = yara_of(load_ruleset(RuleSpec(yara_paths=tuple(args.yara))).rules)
+    ruleset = load_ruleset(RuleSpec(yara_paths=tuple(args.yara)))
+    for error in ruleset.errors:  # a file that does not compile drops all its rules: say so
+        print(f"rule error: {error}", file=sys.stderr)
+    compiled = yara_of(ruleset.rules)
     assert compiled is not None
     scanner = YaraScanner(compiled)
     shells_dir, benign_dir = os.environ.get("SHELLS"), os.environ.get("BENIGN")

@@ -56,7 +56,7 @@ rule exhunt_asp_wscript_shell : executes_request_input
     meta:
         id = "exhunt.yara.asp-wscript-shell"
         title = "Script runs commands through WScript.Shell"
-        description = "A server-side script creates WScript.Shell and runs a command with Exec or Run, with the command from the request, through cmd /c, or with its output read back: a command shell in classic ASP, or in an XSLT script block."
+        description = "A server-side script creates WScript.Shell and runs a command with Exec or Run, on a page that reads the request, or inside an XSLT script block that runs cmd /c or reads the output back: a command shell in classic ASP. A library that runs a fixed command (a directory listing) without reading the request does not match."
         family = "command shell"
         severity = "critical"
         category = "webshell"
@@ -71,7 +71,8 @@ rule exhunt_asp_wscript_shell : executes_request_input
         $output = /\.stdout\.readall/ nocase
         $cmd = /cmd(\.exe)?[ \t]+\/c/ nocase
     condition:
-        filesize < 2MB and any of ($server*) and $wsh and $run and ($request or $output or $cmd)
+        filesize < 2MB and any of ($server*) and $wsh and $run and
+        ($request or (($output or $cmd) and $server3))
 }
 
 rule exhunt_asp_file_dropper
