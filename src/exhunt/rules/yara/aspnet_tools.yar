@@ -239,3 +239,102 @@ rule exhunt_webadmin2y_stub
     condition:
         filesize < 1MB and $class
 }
+
+rule exhunt_native_code_page
+{
+    meta:
+        id = "exhunt.yara.native-code-page"
+        title = "Page declares native Windows calls (P/Invoke into kernel32, ntdll, advapi32, shell32)"
+        description = "A page declares native functions of kernel32, ntdll, advapi32 or shell32: to start processes below .NET's view (CreateProcess, WinExec, ShellExecuteEx), run as another user (LogonUser, CreateProcessAsUser), patch AMSI or ETW in memory, or run shellcode (VirtualAlloc, CreateThread). Web applications keep native calls in compiled assemblies, never in a page."
+        family = "evasive shell"
+        severity = "high"
+        category = "webshell"
+        attack = "T1505.003, T1106"
+    strings:
+        $server = /(<%|runat\s*=\s*["']?server|IHttpHandler|\[WebMethod)/ nocase
+        $import = /DllImport\s*\(\s*"(kernel32|ntdll|advapi32|shell32)(\.dll)?"/ nocase
+    condition:
+        filesize < 2MB and $server and $import
+}
+
+rule exhunt_code_host_page : executes_request_input
+{
+    meta:
+        id = "exhunt.yara.code-host-page"
+        title = "Page hosts PowerShell, compiles code or starts processes through WMI or MSBuild"
+        description = "A page runs PowerShell in-process (System.Management.Automation), compiles and runs C# at run time (CodeDOM, Roslyn scripting), creates processes through WMI's Win32_Process, or hands a project to MSBuild: ways to run commands that avoid Process.Start and cmd.exe."
+        family = "evasive shell"
+        severity = "critical"
+        category = "webshell"
+        attack = "T1505.003, T1059.001, T1047, T1127.001"
+    strings:
+        $server = /(<%|runat\s*=\s*["']?server|IHttpHandler|\[WebMethod)/ nocase
+        $ps_ns = "System.Management.Automation" nocase
+        $ps_run = /(\.AddScript\s*\(|\.AddCommand\s*\(|RunspaceFactory\.|PowerShell\.Create\s*\()/ nocase
+        $compile = /(CompileAssemblyFromSource|CSharpScript\s*\.\s*(EvaluateAsync|RunAsync|Create|Evaluate)|CSharpCompilation\s*\.\s*Create)\b/ nocase
+        $wmi_class = "Win32_Process" nocase
+        $wmi_create = /(InvokeMethod\s*\(\s*"Create"|\.Create\s*\(|"Create")/ nocase
+        $msbuild = /msbuild(\.exe)?\b/ nocase
+        $start = /(Process\.Start\s*\(|ProcessStartInfo)/ nocase
+    condition:
+        filesize < 2MB and $server and (
+            ($ps_ns and $ps_run) or $compile or ($wmi_class and $wmi_create) or ($msbuild and $start)
+        )
+}
+
+rule exhunt_encrypted_loader_page : executes_request_input
+{
+    meta:
+        id = "exhunt.yara.encrypted-loader-page"
+        title = "Page decrypts request data and loads it as code"
+        description = "A page decrypts base64 request data with a symmetric cipher and loads or invokes the result (Assembly.Load, CreateInstance, a session-kept payload): Godzilla, Behinder and their rewritten variants, whatever names and comments they wear."
+        family = "Godzilla/Behinder"
+        severity = "critical"
+        category = "webshell"
+        attack = "T1505.003, T1620, T1027"
+    strings:
+        $server = /(<%|runat\s*=\s*["']?server|IHttpHandler)/ nocase
+        $decrypt = /(CreateDecryptor|TransformFinalBlock)\s*\(/ nocase
+        $b64 = "FromBase64String" nocase
+        $request = /Request\s*(\.\s*(Form|Item|Params|Cookies|InputStream|BinaryRead)\s*)?[\[\(\.]/ nocase
+        $load = /(Assembly\s*\.\s*Load\s*\(|\.CreateInstance\s*\(|GetMethod\s*\(|\.Invoke\s*\()/ nocase
+    condition:
+        filesize < 2MB and $server and $decrypt and $b64 and $request and $load
+}
+
+rule exhunt_char_array_strings
+{
+    meta:
+        id = "exhunt.yara.char-array-strings"
+        title = "Words spelt out as character arrays in a page"
+        description = "A server-side script spells several strings one character at a time (new string(new char[]{'L','o','a','d'})) so that the names it uses never appear whole. Generated and hand-written pages have no reason to; web shell obfuscators do it to hide Load, Invoke, a password or a key."
+        family = "obfuscated script"
+        severity = "high"
+        category = "webshell"
+        attack = "T1505.003, T1027"
+    strings:
+        $server = /(<%|runat\s*=\s*["']?server|IHttpHandler)/ nocase
+        $chars = /new\s+string\s*\(\s*new\s+char\s*\[\s*\]\s*\{\s*'[^']{1,2}'\s*,\s*'[^']{1,2}'\s*,\s*'[^']{1,2}'/
+    condition:
+        filesize < 2MB and $server and #chars >= 2
+}
+
+rule exhunt_registry_browser
+{
+    meta:
+        id = "exhunt.yara.registry-browser"
+        title = "Page opens registry keys the user names"
+        description = "A page opens registry keys whose path comes from the request or a text box and lists or prints them: a registry browser, used to read service settings, stored credentials and installed software from a foothold."
+        family = "reconnaissance"
+        severity = "high"
+        category = "webshell"
+        attack = "T1505.003, T1012"
+    strings:
+        $server = /(<%|runat\s*=\s*["']?server|IHttpHandler)/ nocase
+        $open_user = /OpenSubKey\s*\(\s*[^;\r\n]{0,60}(Request\s*(\.\s*\w+\s*)?[\[\(]|\.Text\b)/ nocase
+        $assign_user = /\w\s*=\s*((this|context|HttpContext\.Current)\.)?Request\s*(\.\s*(QueryString|Form|Item|Params)\s*)?[\[\(][^;\r\n]{0,40};/ nocase
+        $open_var = /OpenSubKey\s*\(\s*[a-z_]\w{0,30}\s*\)/ nocase
+        $values = /\.(GetValueNames|GetSubKeyNames)\s*\(/ nocase
+    condition:
+        filesize < 2MB and $server and $values and ($open_user or ($open_var and $assign_user))
+}

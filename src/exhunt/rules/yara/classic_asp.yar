@@ -66,13 +66,16 @@ rule exhunt_asp_wscript_shell : executes_request_input
         $server2 = /runat\s*=\s*["']?server/ nocase
         $server3 = "msxsl:script" nocase
         $wsh = "wscript.shell" nocase
+        // the same objects by class id, in <object runat=server classid=...> tags
+        $wsh_clsid = "72C24DD5-D70A-438B-8A42-98424B88AFB8" nocase
+        $shell_app_clsid = "13709620-C279-11CE-A49E-444553540000" nocase
         $run = /\.(exec|run)[ \t]*[\( ]/ nocase
         $request = /\brequest[ \t]*(\.[ \t]*(form|querystring|item)[ \t]*)?[\(\[]/ nocase
         $output = /\.stdout\.readall/ nocase
         $cmd = /cmd(\.exe)?[ \t]+\/c/ nocase
     condition:
-        filesize < 2MB and any of ($server*) and $wsh and $run and
-        ($request or (($output or $cmd) and $server3))
+        filesize < 2MB and any of ($server*) and ($wsh or $wsh_clsid or $shell_app_clsid) and
+        $run and ($request or (($output or $cmd) and $server3))
 }
 
 rule exhunt_asp_file_dropper
@@ -101,6 +104,7 @@ rule exhunt_asp_file_dropper
         $create_at_request = /\.(createtextfile|opentextfile)[ \t]*\([ \t]*(server[ \t]*\.[ \t]*mappath[ \t]*\([ \t]*)?request\b/ nocase
     condition:
         (filesize < 2MB and $server and $create_at_request) or
+        (filesize < 3KB and $server and $fso and $create and $assign_request) or
         filesize < 8KB and $server and (
             ($fso and $create and ($write_request or ($assign_request and $write_variable))) or
             ($stream and $save and $http) or
