@@ -7,12 +7,15 @@ filesystem mounted at the same place), or shipped by this process when ``ship`` 
 and single files only). A worker that dies is Dask's to handle: it reruns the task elsewhere, and
 after repeated deaths the task fails with Dask's ``KilledWorker``. Small servers are sent in
 batches sized to about half a second of work; a batch that fails runs again one job per task,
-so only the server that kills its worker fails.
+so only the server that kills its worker fails. Dask also blames the tasks that were waiting on
+a worker when it died: a lone job whose worker died is run once more on its own, with nothing
+else handed out meanwhile, before it counts as failed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import Any
 
 from exhunt import __version__
@@ -56,6 +59,10 @@ class DaskPool:
         self._pending: list[JobSpec] = []
         self._ready: list[Outcome] = []
         self._sizer = BatchSizer()
+        self._solo: deque[JobSpec] = deque()
+        """Lone jobs whose worker died, to run once more with nothing beside them."""
+        self._solo_future: Any = None
+        self._retried: set[int] = set()
 
     def _workers(self) -> dict[str, Any]:
         workers: dict[str, Any] = self._client.scheduler_info()["workers"]
@@ -89,6 +96,7 @@ class DaskPool:
             sum(len(jobs) for jobs in self._futures.values())
             + len(self._pending)
             + len(self._ready)
+            + len(self._solo)
         )
 
     @property
@@ -102,6 +110,8 @@ class DaskPool:
             self._flush()
 
     def _flush(self) -> None:
+        if self._solo or self._solo_future is not None:
+            return  # a suspect runs alone: nothing else may die with its worker
         jobs, self._pending = self._pending, []
         payloads: list[Any] | None = [] if self._ship else None
         if payloads is not None:
@@ -121,6 +131,7 @@ class DaskPool:
         return True
 
     def collect(self, timeout: float) -> list[Outcome]:
+        self._run_solo()
         self._flush()
         if self._ready:
             ready, self._ready = self._ready, []
@@ -135,8 +146,20 @@ class DaskPool:
             return []
         return [outcome for future in done for outcome in self._outcomes(future)]
 
+    def _run_solo(self) -> None:
+        """Start the next lone rerun once nothing else is running."""
+        if self._solo_future is not None or not self._solo or self._futures:
+            return
+        job = self._solo.popleft()
+        self._solo_future = self._client.submit(
+            run_batch, [job], self._options, self._scanner, None, pure=False, retries=0
+        )
+        self._futures[self._solo_future] = [job]
+
     def _outcomes(self, future: Any) -> list[Outcome]:
         jobs = self._futures.pop(future)
+        if future is self._solo_future:
+            self._solo_future = None
         try:
             outcomes: list[Outcome] = future.result()
         except Exception as exc:  # KilledWorker, a lost connection, ...
@@ -158,7 +181,12 @@ class DaskPool:
     def _failed(self, jobs: list[JobSpec], exc: Exception) -> list[Outcome]:
         """A lone job fails with the error; a batch runs again one job per task to find it."""
         if len(jobs) == 1:
-            return [Outcome(jobs[0], None, f"{type(exc).__name__}: {exc}")]
+            job = jobs[0]
+            if type(exc).__name__ == "KilledWorker" and job.id not in self._retried:
+                self._retried.add(job.id)
+                self._solo.append(job)
+                return []
+            return [Outcome(job, None, f"{type(exc).__name__}: {exc}")]
         log.warning("a batch of %d jobs failed (%s); running them one by one", len(jobs), exc)
         for job in jobs:
             self._futures[self._client.submit(run_batch, [job], self._options, self._scanner,
