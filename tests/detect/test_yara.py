@@ -113,7 +113,7 @@ def test_bundled_pack_compiles_without_problems() -> None:
     ruleset = load_ruleset(RuleSpec())
     assert [e for e in ruleset.errors if "yara" in str(e.path)] == []
     ids = {i.id for rule in ruleset.rules for i in rule.emits if i.id.startswith("exhunt.yara.")}
-    assert len(ids) == 44
+    assert len(ids) == 45
     assert "exhunt.yara.chopper-oab-dump" in ids
 
 

@@ -167,3 +167,21 @@ rule exhunt_asp_split_progid
     condition:
         filesize < 2MB and $server and ($split or $chr_first)
 }
+
+rule exhunt_asp_execute_variable
+{
+    meta:
+        id = "exhunt.yara.asp-execute-variable"
+        title = "Classic ASP runs code held in a variable (Execute, ExecuteGlobal)"
+        description = "A classic ASP page hands a variable to VBScript's Execute or ExecuteGlobal: it runs code assembled at run time, which is how rewritten one-liners hide the word eval and the request parameter in split strings. A few old template engines do this legitimately, hence medium: examine what builds the string."
+        family = "obfuscated one-liner"
+        severity = "medium"
+        category = "webshell"
+        attack = "T1505.003, T1059.005"
+    strings:
+        $server = "<%"
+        $exec_var = /(^|[\s:;%>(])(execute|executeglobal)[ \t]*\(?[ \t]*[a-z_]\w{0,40}[ \t]*\)?[ \t]*[\r\n%:\x27]/ nocase
+        $aspnet = /<%@\s*(Page|Control|WebHandler|WebService|Master)\b/ nocase
+    condition:
+        filesize < 2MB and $server and $exec_var and not $aspnet
+}
