@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import tempfile
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,18 @@ def read_entry(name: str) -> bytes | None:
     try:
         return (cache_dir() / name).read_bytes()
     except OSError:
+        return None
+
+
+def load_pickle(name: str) -> Any:
+    """The object pickled under ``name``, or None when it is absent, unreadable or stale (a
+    class that moved or changed since it was written). Only exhunt writes this folder."""
+    data = read_entry(name)
+    if data is None:
+        return None
+    try:
+        return pickle.loads(data)
+    except (EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
         return None
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import pickle
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from exhunt.cachedir import cache_dir
+from exhunt.cachedir import load_pickle, write_entry
 from exhunt.detect.context import ScanContext
 from exhunt.exceptions import RuleError
 from exhunt.model import Category, Hit, Record, RuleInfo, Severity
@@ -182,14 +180,10 @@ def load_sigma_cached(paths: Sequence[Path], skip_invalid: bool) -> CompiledSigm
     """
     files = [f for path in paths for f in _rule_files(path)]
     key = _cache_key(files, skip_invalid)
-    cache = _cache_dir() / f"sigma-{key}.pickle"
-    try:
-        with cache.open("rb") as fh:
-            cached = pickle.load(fh)
-        if isinstance(cached, CompiledSigma):
-            return cached
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError):
-        pass
+    name = f"sigma-{key}.pickle"
+    cached = load_pickle(name)
+    if isinstance(cached, CompiledSigma):
+        return cached
     from exhunt.detect.sigma import load_sigma_rules
 
     loaded = load_sigma_rules(paths, skip_invalid=skip_invalid)
@@ -197,7 +191,7 @@ def load_sigma_cached(paths: Sequence[Path], skip_invalid: bool) -> CompiledSigm
         rules=list(loaded.rules),
         errors=[(e.reason, e.path, e.line) for e in loaded.errors],
     )
-    _write_cache(cache, compiled)
+    write_entry(name, pickle.dumps(compiled, protocol=pickle.HIGHEST_PROTOCOL))
     return compiled
 
 
@@ -218,20 +212,6 @@ def _cache_key(files: Sequence[Path], skip_invalid: bool) -> str:
         except OSError:
             digest.update(b"unreadable")
     return digest.hexdigest()[:32]
-
-
-def _cache_dir() -> Path:
-    return cache_dir()
-
-
-def _write_cache(cache: Path, compiled: CompiledSigma) -> None:
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=cache.parent, delete=False) as fh:
-            pickle.dump(compiled, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(fh.name, cache)
-    except OSError as exc:
-        log.debug("rule cache not written: %s", exc)
 
 
 def _content_version(root: Path) -> str:

@@ -20,10 +20,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import pickle
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,7 @@ from typing import Any
 
 import yara_x
 
+from exhunt.cachedir import load_pickle, write_entry
 from exhunt.exceptions import RuleError
 from exhunt.model import Category, RuleInfo, Severity
 
@@ -128,16 +127,12 @@ def rule_files(paths: Iterable[Path], bundled: bool) -> list[YaraFile]:
 def load_yara(files: Sequence[YaraFile]) -> CompiledYara:
     """Compile ``files`` once, then load them from the rule cache while they are unchanged."""
     digest = _cache_key(files)
-    cache = _cache_dir() / f"yara-{digest}.pickle"
-    try:
-        with cache.open("rb") as fh:
-            cached = pickle.load(fh)
-        if isinstance(cached, CompiledYara) and cached.digest == digest:
-            return cached
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError):
-        pass
+    name = f"yara-{digest}.pickle"
+    cached = load_pickle(name)
+    if isinstance(cached, CompiledYara) and cached.digest == digest:
+        return cached
     compiled = compile_files(files, digest)
-    _write_cache(cache, compiled)
+    write_entry(name, pickle.dumps(compiled, protocol=pickle.HIGHEST_PROTOCOL))
     return compiled
 
 
@@ -371,19 +366,3 @@ def yara_x_version() -> str:
         return version("yara-x")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _cache_dir() -> Path:
-    from exhunt.detect.rules import _cache_dir
-
-    return _cache_dir()
-
-
-def _write_cache(cache: Path, compiled: CompiledYara) -> None:
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=cache.parent, delete=False) as fh:
-            pickle.dump(compiled, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(fh.name, cache)
-    except OSError as exc:
-        log.debug("YARA rule cache not written: %s", exc)
