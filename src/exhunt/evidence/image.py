@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from exhunt.evidence.archive import ArchiveLimits
+from exhunt.evidence.archive import ArchiveLimits, name_parts, printable, unsafe_reason
 from exhunt.exceptions import UnsupportedEvidenceError
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,6 @@ update stores, a third of a server's files and no place a scan looks (walking an
 a few thousand entries a second)."""
 _INSTALL_MARKS: Final = ("bin/exsetup.exe", "frontend/httpproxy/", "logging/httpproxy/")
 _ASPNET_TEMP: Final = "/temporary asp.net files/"
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f<>:"|?*\\]')
 
 
 def is_disk_image(path: Path, head: bytes) -> bool:
@@ -270,15 +269,16 @@ def _walk(filesystem: Any, label: str, skipped: list[str]) -> Iterator[_Entry]:
 
 
 def _copy(entry: _Entry, root: Path, label: str, budget: _Budget, skipped: list[str]) -> None:
-    parts = entry.path.split("/")
-    if any(part in ("", ".", "..") or _UNSAFE_NAME.search(part) for part in parts):
-        skipped.append(f"{label}: name not usable on this system, not copied out")
+    # The same name rules as archive members: the image is as hostile as any archive.
+    unsafe = unsafe_reason(entry.path)
+    if unsafe is not None:
+        skipped.append(f"{printable(label)}: {unsafe}, not copied out of the image")
         return
     refused = budget.admit(entry.size)
     if refused is not None:
         skipped.append(f"{label}: {refused}, not copied out of the image")
         return
-    dest = root.joinpath(*parts)
+    dest = root.joinpath(*name_parts(entry.path))
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         with entry.entry.get().open() as source, dest.open("xb") as target:
