@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -204,17 +205,16 @@ def merge_repeats(
     one log stay apart, as they are separate requests.
     """
     merged: list[tuple[TimelineEntry, set[str | None]]] = []
-    recent: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    # Per summary, the lines still inside the window (the timeline is in time order): a request
+    # repeated all day in one log stays a short list.
+    recent: dict[tuple[str, tuple[str, ...]], deque[int]] = {}
     for entry in timeline:
-        key = (entry.summary, tuple(entry.finding_ids))
-        target = None
-        for index in recent.get(key, ()):
-            first, paths = merged[index]
-            if entry.time - first.time < window and entry.path not in paths:
-                target = index
-                break
+        open_lines = recent.setdefault((entry.summary, tuple(entry.finding_ids)), deque())
+        while open_lines and entry.time - merged[open_lines[0]][0].time >= window:
+            open_lines.popleft()
+        target = next((i for i in open_lines if entry.path not in merged[i][1]), None)
         if target is None:
-            recent.setdefault(key, []).append(len(merged))
+            open_lines.append(len(merged))
             merged.append((entry, {entry.path}))
         else:
             merged[target][1].add(entry.path)
